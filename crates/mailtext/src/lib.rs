@@ -1,0 +1,1 @@
+//! MIME and HTML to text (work in progress).

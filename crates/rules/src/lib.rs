@@ -1,0 +1,1 @@
+//! The rule engine (work in progress).
