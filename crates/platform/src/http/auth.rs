@@ -1,0 +1,310 @@
+//! Access-token verification and the extractors handlers use to learn who is calling.
+//!
+//! Tokens are EdDSA JWTs signed by `auth`. The algorithm is pinned (a token claiming `none` or
+//! HS256 is refused before any key is used), `iss`, `aud`, `exp` and `typ` are checked, and the
+//! key is chosen by `kid` from auth's JWKS, which is fetched again when an unknown `kid` shows
+//! up (at most once per `refetch_interval`, so garbage tokens cannot hammer auth). Tokens of
+//! deleted users are refused.
+
+use std::collections::HashMap;
+use std::future::{Ready, ready};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use penny_contract::{Role, UserId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+use super::error::ApiError;
+use crate::tombstones::Tombstones;
+
+/// The `typ` claim of an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "access";
+
+/// The claims of an access token (auth signs exactly these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user's id.
+    pub sub: UserId,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    /// Unique per token.
+    pub jti: String,
+    /// Always [`ACCESS_TOKEN_TYPE`]; keeps other tokens signed with the same key out.
+    pub typ: String,
+}
+
+/// Why a token was refused. Clients only ever see a generic 401.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("the token is malformed or its signature or claims are invalid: {0}")]
+    Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("the token has no key id")]
+    NoKeyId,
+    #[error("unknown key id")]
+    UnknownKey,
+    #[error("the token is not an access token")]
+    WrongType,
+    #[error("the user was deleted")]
+    DeletedUser,
+    #[error("could not load the signing keys: {0}")]
+    Keys(String),
+}
+
+/// Where the public keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// auth's `/.well-known/jwks.json`.
+    Url(String),
+    /// A JWKS document on disk.
+    File(PathBuf),
+    /// Fixed keys (tests, or a service that signs its own tokens).
+    Static(JwkSet),
+}
+
+/// Verifies access tokens against the current key set.
+pub struct JwtVerifier {
+    source: KeySource,
+    http: reqwest::Client,
+    validation: Validation,
+    keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
+    last_fetch: Mutex<Option<Instant>>,
+    refetch_interval: Duration,
+    tombstones: Arc<Tombstones>,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    /// A verifier for tokens issued by `issuer` for `audience`. Keys load lazily, on the first
+    /// token, so a service can start before auth does.
+    pub fn new(
+        source: KeySource,
+        issuer: &str,
+        audience: &str,
+        tombstones: Arc<Tombstones>,
+    ) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Self {
+            source,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            validation,
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+            refetch_interval: Duration::from_secs(10),
+            tombstones,
+        }
+    }
+
+    /// How often an unknown `kid` may trigger a reload.
+    pub fn with_refetch_interval(mut self, interval: Duration) -> Self {
+        self.refetch_interval = interval;
+        self
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Invalid(
+                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into(),
+            ));
+        }
+        let kid = header.kid.ok_or(TokenError::NoKeyId)?;
+        let key = self.key(&kid).await?;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.validation)?.claims;
+        if claims.typ != ACCESS_TOKEN_TYPE {
+            return Err(TokenError::WrongType);
+        }
+        if self.tombstones.contains(claims.sub) {
+            return Err(TokenError::DeletedUser);
+        }
+        Ok(claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
+        if let Some(key) = self.keys.read().await.get(kid) {
+            return Ok(Arc::clone(key));
+        }
+        {
+            let mut last = self.last_fetch.lock().await;
+            let due = last.is_none_or(|at| at.elapsed() >= self.refetch_interval);
+            // Another request may have reloaded the keys while this one waited for the lock.
+            if due && !self.keys.read().await.contains_key(kid) {
+                *last = Some(Instant::now());
+                let fresh = self.load().await?;
+                *self.keys.write().await = fresh;
+            }
+        }
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or(TokenError::UnknownKey)
+    }
+
+    async fn load(&self) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
+        let set = match &self.source {
+            KeySource::Static(set) => set.clone(),
+            KeySource::File(path) => {
+                let text = tokio::fs::read_to_string(path)
+                    .await
+                    .map_err(|e| TokenError::Keys(e.to_string()))?;
+                serde_json::from_str(&text).map_err(|e| TokenError::Keys(e.to_string()))?
+            }
+            KeySource::Url(url) => {
+                let response = self
+                    .http
+                    .get(url)
+                    .send()
+                    .await
+                    .map_err(|e| TokenError::Keys(e.to_string()))?;
+                let response = response
+                    .error_for_status()
+                    .map_err(|e| TokenError::Keys(e.to_string()))?;
+                response
+                    .json()
+                    .await
+                    .map_err(|e| TokenError::Keys(e.to_string()))?
+            }
+        };
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            match DecodingKey::from_jwk(jwk) {
+                Ok(key) => {
+                    keys.insert(kid, Arc::new(key));
+                }
+                Err(error) => tracing::warn!(%error, key.id = %kid, "ignoring an unusable JWK"),
+            }
+        }
+        tracing::debug!(keys = keys.len(), "loaded token verification keys");
+        Ok(keys)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// Whether the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifier = req.app_data::<web::Data<JwtVerifier>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let verifier = verifier
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no JwtVerifier configured")))?;
+            let token = token.ok_or_else(|| {
+                ApiError::unauthorized("missing_token", "a bearer token is required")
+            })?;
+            match verifier.verify(&token).await {
+                Ok(claims) => {
+                    tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
+                    Ok(AuthUser {
+                        id: claims.sub,
+                        role: claims.role,
+                    })
+                }
+                Err(TokenError::Keys(reason)) => Err(ApiError::unavailable(anyhow::anyhow!(
+                    "cannot load token keys: {reason}"
+                ))),
+                Err(error) => {
+                    tracing::debug!(%error, "refused an access token");
+                    Err(ApiError::unauthorized(
+                        "invalid_token",
+                        "the access token is invalid or expired",
+                    ))
+                }
+            }
+        })
+    }
+}
+
+/// An authenticated admin; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.is_admin() {
+                Ok(AdminUser(user))
+            } else {
+                Err(ApiError::forbidden(
+                    "admin_only",
+                    "this endpoint is for admins",
+                ))
+            }
+        })
+    }
+}
+
+/// The caller's address, as [`super::client_ip::client_ip`] decides.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl FromRequest for ClientIp {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(ClientIp(super::client_ip::client_ip(req))))
+    }
+}

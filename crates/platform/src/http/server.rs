@@ -1,0 +1,165 @@
+//! The HTTP server every service runs: its routes plus the platform's endpoints and middleware.
+//!
+//! Middleware, outermost first: a request span (with the gateway's `X-Request-Id`, the caller's
+//! `traceparent` as parent, and `user.id` once authenticated), Prometheus request metrics per
+//! route pattern, and a last step that gives every error produced by actix itself (405, an
+//! unrouted path, ...) the JSON error body.
+
+use std::net::{IpAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
+
+use super::auth::JwtVerifier;
+use super::client_ip::TrustedProxies;
+use super::error::{self, ApiError};
+use super::health::{self, ReadinessChecks};
+use crate::settings::ServiceInfo;
+
+/// What the platform's endpoints and extractors need, built once per service.
+#[derive(Clone)]
+pub struct PlatformState {
+    pub service: ServiceInfo,
+    /// Verifies bearer tokens for [`super::AuthUser`].
+    pub verifier: Arc<JwtVerifier>,
+    /// Dependencies `/readyz` checks.
+    pub readiness: ReadinessChecks,
+    /// The service's OpenAPI document, served at `/openapi.json`.
+    pub openapi: Arc<serde_json::Value>,
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Largest JSON body, in bytes.
+    pub json_limit: usize,
+}
+
+/// Listener and shutdown behaviour.
+#[derive(Debug)]
+pub struct HttpServerConfig {
+    pub listener: TcpListener,
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads; `None` uses one per core.
+    pub workers: Option<usize>,
+}
+
+/// Builds the server. `routes` adds the service's own routes (none for a worker's probe port).
+pub fn build<F>(config: HttpServerConfig, state: PlatformState, routes: F) -> anyhow::Result<Server>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let metrics = metrics(&state.service)?;
+    let verifier = web::Data::from(Arc::clone(&state.verifier));
+    let readiness = web::Data::new(state.readiness.clone());
+    let trusted = web::Data::new(TrustedProxies(state.trusted_proxies.clone()));
+    let openapi = Arc::clone(&state.openapi);
+    let json_limit = state.json_limit;
+
+    let mut server = HttpServer::new(move || {
+        let openapi = Arc::clone(&openapi);
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(json_error_body))
+            .wrap(metrics.clone())
+            .wrap(TracingLogger::<PennyRootSpan>::new())
+            .app_data(verifier.clone())
+            .app_data(readiness.clone())
+            .app_data(trusted.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(error::json_error_handler),
+            )
+            .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
+            .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route(
+                "/openapi.json",
+                web::get().to(move || {
+                    let openapi = Arc::clone(&openapi);
+                    async move { HttpResponse::Ok().json(&*openapi) }
+                }),
+            )
+            .configure(routes.clone())
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found())
+            }))
+    })
+    .listen(config.listener)?
+    .shutdown_timeout(config.shutdown_timeout_secs);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+fn metrics(service: &ServiceInfo) -> anyhow::Result<PrometheusMetrics> {
+    // A registry per server, so several apps in one test process do not collide.
+    PrometheusMetricsBuilder::new(&service.name.replace('-', "_"))
+        .registry(prometheus::Registry::new())
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("failed to set up metrics: {e}"))
+}
+
+fn json_error_body<B: MessageBody + 'static>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let (request, original) = response.into_parts();
+    let mut replacement = ApiError::from_status(original.status()).error_response();
+    for (name, value) in original.headers() {
+        if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_into_right_body(),
+    ))
+}
+
+/// Request spans carrying the request id and, once known, the user id.
+pub struct PennyRootSpan;
+
+impl RootSpanBuilder for PennyRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let span = tracing_actix_web::root_span!(request, request_id = %request_id, user.id = tracing::field::Empty);
+        let headers = ["traceparent", "tracestate"]
+            .into_iter()
+            .filter_map(|name| {
+                let value = request.headers().get(name)?.to_str().ok()?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect();
+        crate::telemetry::continue_trace(&span, &headers);
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod db;
+pub mod http;
+pub mod outbox;
+pub mod settings;
+pub mod signing;
+pub mod telemetry;
+pub mod tombstones;
+
+pub use settings::{CommonSettings, ServiceInfo, Settings};

@@ -1,0 +1,79 @@
+//! The transactional outbox: a state change and the events announcing it are committed together.
+//!
+//! Handlers call [`enqueue`] with the connection of their open transaction; the relay of the
+//! messaging layer publishes pending rows in order and marks them sent after the broker confirms.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use penny_contract::{Envelope, Event, MessageId};
+
+use crate::db::DbError;
+use crate::telemetry;
+
+diesel::table! {
+    /// Events waiting to be published (defined once, created in every service's schema).
+    outbox (id) {
+        id -> Int8,
+        message_id -> Uuid,
+        routing_key -> Text,
+        body -> Jsonb,
+        headers -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+/// A row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+struct NewOutboxRow<'a> {
+    message_id: MessageId,
+    routing_key: &'a str,
+    body: serde_json::Value,
+    headers: serde_json::Value,
+}
+
+/// A stored outbox row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: MessageId,
+    pub routing_key: String,
+    pub body: serde_json::Value,
+    pub headers: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Records `envelope` for publishing when the surrounding transaction commits. The current trace
+/// context travels along as `traceparent`, so the consumer's span continues this one.
+pub async fn enqueue<E: Event>(
+    conn: &mut AsyncPgConnection,
+    envelope: &Envelope<E>,
+) -> Result<(), DbError> {
+    let body = serde_json::to_value(envelope)?;
+    let headers = serde_json::to_value(telemetry::trace_headers()).unwrap_or_default();
+    diesel::insert_into(outbox::table)
+        .values(NewOutboxRow {
+            message_id: envelope.message_id,
+            routing_key: envelope.routing_key(),
+            body,
+            headers,
+        })
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rows not yet published, oldest first.
+pub async fn pending(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+    Ok(outbox::table
+        .filter(outbox::published_at.is_null())
+        .order(outbox::id)
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+        .await?)
+}

@@ -1,0 +1,16 @@
+//! Test support shared by every Penny test suite.
+//!
+//! Tests talk to the real PostgreSQL, RabbitMQ and nginx on the machine; this crate gives each
+//! test its own database and its own gateway on free ports, and cleans up afterwards, so tests
+//! run in parallel and never touch what `make run` uses.
+
+pub mod db;
+pub mod gateway;
+
+pub use db::TestDb;
+pub use gateway::Gateway;
+
+/// The workspace root, for tests that read deploy files or fixtures.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
