@@ -129,10 +129,7 @@ wire_enum!("SCREAMING_SNAKE_CASE",
 impl JobStatus {
     /// SUCCESS, FAILED and CANCELLED are final.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Success | JobStatus::Failed | JobStatus::Cancelled
-        )
+        matches!(self, JobStatus::Success | JobStatus::Failed | JobStatus::Cancelled)
     }
 
     /// Whether a job may move from `self` to `next`. Jobs only move forward, so a late or
@@ -190,9 +187,7 @@ mod tests {
         round_trip::<Role>(&["admin", "user"]);
         round_trip::<CategoryType>(&["income", "expense", "both"]);
         round_trip::<TransactionType>(&["income", "expense"]);
-        round_trip::<TransactionSource>(&[
-            "manual", "api", "import", "gmail", "outlook", "imap", "upload",
-        ]);
+        round_trip::<TransactionSource>(&["manual", "api", "import", "gmail", "outlook", "imap", "upload"]);
         round_trip::<Provider>(&["gmail", "outlook", "imap", "upload", "other"]);
         round_trip::<AccountStatus>(&["ACTIVE", "REAUTH_REQUIRED", "REVOKED"]);
         round_trip::<EmailExtractionStatus>(&["PENDING", "COMPLETED", "SKIPPED", "FAILED"]);
@@ -231,14 +226,8 @@ mod tests {
 
     #[test]
     fn mail_is_booked_with_its_provider() {
-        assert_eq!(
-            TransactionSource::from(Provider::Imap),
-            TransactionSource::Imap
-        );
-        assert_eq!(
-            TransactionSource::from(Provider::Upload),
-            TransactionSource::Upload
-        );
+        assert_eq!(TransactionSource::from(Provider::Imap), TransactionSource::Imap);
+        assert_eq!(TransactionSource::from(Provider::Upload), TransactionSource::Upload);
         assert!(CategoryType::Both.accepts(TransactionType::Income));
         assert!(!CategoryType::Income.accepts(TransactionType::Expense));
     }

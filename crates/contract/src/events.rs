@@ -33,16 +33,9 @@ pub enum EventError {
     #[error("the message is not a valid envelope: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error("expected a `{expected}` message, got `{found}`")]
-    WrongType {
-        expected: &'static str,
-        found: String,
-    },
+    WrongType { expected: &'static str, found: String },
     #[error("`{kind}` schema version {found} is not supported (this build reads {supported})")]
-    UnsupportedVersion {
-        kind: &'static str,
-        found: u32,
-        supported: u32,
-    },
+    UnsupportedVersion { kind: &'static str, found: u32, supported: u32 },
 }
 
 /// Every message: `{message_id, type, schema_version, occurred_at, correlation_id, payload}`.
@@ -80,10 +73,7 @@ impl<P: Event> Envelope<P> {
         // reported as such, not as a confusing missing field.
         let envelope: Envelope<serde_json::Value> = serde_json::from_slice(body)?;
         if envelope.kind != P::ROUTING_KEY {
-            return Err(EventError::WrongType {
-                expected: P::ROUTING_KEY,
-                found: envelope.kind,
-            });
+            return Err(EventError::WrongType { expected: P::ROUTING_KEY, found: envelope.kind });
         }
         if envelope.schema_version != P::SCHEMA_VERSION {
             return Err(EventError::UnsupportedVersion {
@@ -300,12 +290,7 @@ mod tests {
 
     #[test]
     fn a_message_of_another_type_is_refused() {
-        let envelope = Envelope::new(
-            UserDeleted {
-                user_id: UserId::new(),
-            },
-            None,
-        );
+        let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
         let body = serde_json::to_vec(&envelope).unwrap();
         let err = Envelope::<UserRegistered>::from_slice(&body).unwrap_err();
         assert!(matches!(err, EventError::WrongType { .. }), "{err}");
@@ -313,29 +298,18 @@ mod tests {
 
     #[test]
     fn an_unknown_schema_version_is_refused() {
-        let mut value = serde_json::to_value(Envelope::new(
-            UserDeleted {
-                user_id: UserId::new(),
-            },
-            None,
-        ))
-        .unwrap();
+        let mut value =
+            serde_json::to_value(Envelope::new(UserDeleted { user_id: UserId::new() }, None)).unwrap();
         value["schema_version"] = json!(2);
-        let err =
-            Envelope::<UserDeleted>::from_slice(&serde_json::to_vec(&value).unwrap()).unwrap_err();
-        assert!(
-            matches!(err, EventError::UnsupportedVersion { found: 2, .. }),
-            "{err}"
-        );
+        let err = Envelope::<UserDeleted>::from_slice(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+        assert!(matches!(err, EventError::UnsupportedVersion { found: 2, .. }), "{err}");
     }
 
     #[test]
     fn malformed_payloads_are_refused() {
         let mut value = serde_json::to_value(Envelope::new(extracted(), None)).unwrap();
         value["payload"]["transactions"][0]["amount"] = json!(12.5);
-        assert!(
-            Envelope::<EmailExtracted>::from_slice(&serde_json::to_vec(&value).unwrap()).is_err()
-        );
+        assert!(Envelope::<EmailExtracted>::from_slice(&serde_json::to_vec(&value).unwrap()).is_err());
         assert!(Envelope::<EmailExtracted>::from_slice(b"not json").is_err());
         assert!(Envelope::<EmailExtracted>::from_slice(b"{}").is_err());
     }

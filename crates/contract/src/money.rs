@@ -168,11 +168,8 @@ struct MoneyWire<'a> {
 
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        MoneyWire {
-            amount: self.amount_string().into(),
-            currency: self.currency.code().into(),
-        }
-        .serialize(serializer)
+        MoneyWire { amount: self.amount_string().into(), currency: self.currency.code().into() }
+            .serialize(serializer)
     }
 }
 
@@ -212,39 +209,19 @@ mod tests {
             (
                 "12.345",
                 "USD",
-                MoneyError::TooManyDecimals {
-                    currency: Currency::parse("USD").unwrap(),
-                    max: 2,
-                },
+                MoneyError::TooManyDecimals { currency: Currency::parse("USD").unwrap(), max: 2 },
             ),
-            (
-                "1.5",
-                "JPY",
-                MoneyError::TooManyDecimals {
-                    currency: Currency::parse("JPY").unwrap(),
-                    max: 0,
-                },
-            ),
+            ("1.5", "JPY", MoneyError::TooManyDecimals { currency: Currency::parse("JPY").unwrap(), max: 0 }),
             ("100000000000000", "USD", MoneyError::OutOfRange),
-            (
-                "99999999999999999999999999999999",
-                "USD",
-                MoneyError::OutOfRange,
-            ),
+            ("99999999999999999999999999999999", "USD", MoneyError::OutOfRange),
             ("12", "usd", MoneyError::UnknownCurrency("usd".into())),
             ("12", "XAU", MoneyError::UnknownCurrency("XAU".into())),
             ("12", "ABC", MoneyError::UnknownCurrency("ABC".into())),
         ];
         for (amount, currency, expected) in cases {
-            assert_eq!(
-                Money::parse(amount, currency),
-                Err(expected),
-                "{amount} {currency}"
-            );
+            assert_eq!(Money::parse(amount, currency), Err(expected), "{amount} {currency}");
         }
-        for bad in [
-            "-5", "+5", "1e3", "1,000", " 5", "5 ", ".5", "5.", "", "1.2.3", "NaN", "0x10",
-        ] {
+        for bad in ["-5", "+5", "1e3", "1,000", " 5", "5 ", ".5", "5.", "", "1.2.3", "NaN", "0x10"] {
             assert!(
                 matches!(Money::parse(bad, "USD"), Err(MoneyError::NotADecimal(_))),
                 "{bad:?} should not parse"
@@ -262,10 +239,7 @@ mod tests {
     fn money_round_trips_through_json_as_strings() {
         let money = Money::parse("1234.5", "EUR").unwrap();
         let json = serde_json::to_value(money).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"amount": "1234.50", "currency": "EUR"})
-        );
+        assert_eq!(json, serde_json::json!({"amount": "1234.50", "currency": "EUR"}));
         let back: Money = serde_json::from_value(json).unwrap();
         assert_eq!(back, money);
     }

@@ -9,9 +9,7 @@ use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
-use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
-};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
@@ -57,22 +55,13 @@ pub struct DbConfig {
 impl DbConfig {
     /// Checks the schema name, which is interpolated into SQL as an identifier.
     pub fn new(url: SecretString, schema: &str, pool_size: usize) -> Result<Self, DbError> {
-        let valid = schema
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        let valid = schema.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && schema.len() <= 63;
         if !valid {
             return Err(DbError::InvalidSchema(schema.to_owned()));
         }
-        Ok(Self {
-            url,
-            schema: schema.to_owned(),
-            pool_size,
-        })
+        Ok(Self { url, schema: schema.to_owned(), pool_size })
     }
 
     fn set_search_path(&self) -> String {
@@ -118,34 +107,42 @@ type MigrationConn = AsyncConnectionWrapper<AsyncPgConnection>;
 
 /// Creates the schema if missing and runs the platform's and then the service's pending
 /// migrations, holding an advisory lock so that replicas starting together migrate once.
-pub async fn migrate(config: &DbConfig, service: EmbeddedMigrations) -> Result<(), DbError> {
+pub async fn migrate(config: &DbConfig, service: &'static EmbeddedMigrations) -> Result<(), DbError> {
     with_migration_conn(config, move |conn| {
-        run_pending(conn, PLATFORM_MIGRATIONS)?;
-        run_pending(conn, service)
+        run_pending(conn, Static(&PLATFORM_MIGRATIONS))?;
+        run_pending(conn, Static(service))
     })
     .await
 }
 
 /// Reverts every migration of the service and then of the platform (tests and operators only).
-pub async fn revert_all(config: &DbConfig, service: EmbeddedMigrations) -> Result<(), DbError> {
+pub async fn revert_all(config: &DbConfig, service: &'static EmbeddedMigrations) -> Result<(), DbError> {
     with_migration_conn(config, move |conn| {
-        revert(conn, service)?;
-        revert(conn, PLATFORM_MIGRATIONS)
+        revert(conn, Static(service))?;
+        revert(conn, Static(&PLATFORM_MIGRATIONS))
     })
     .await
 }
 
-fn run_pending(conn: &mut MigrationConn, source: EmbeddedMigrations) -> Result<(), DbError> {
-    let applied = conn
-        .run_pending_migrations(source)
-        .map_err(|e| DbError::Migration(e.to_string()))?;
+/// Lets a `const` set of embedded migrations be used more than once.
+#[derive(Clone, Copy)]
+struct Static(&'static EmbeddedMigrations);
+
+impl MigrationSource<Pg> for Static {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<Pg>>>> {
+        MigrationSource::<Pg>::migrations(self.0)
+    }
+}
+
+fn run_pending(conn: &mut MigrationConn, source: Static) -> Result<(), DbError> {
+    let applied = conn.run_pending_migrations(source).map_err(|e| DbError::Migration(e.to_string()))?;
     for version in applied {
         tracing::info!(migration.version = %version, "applied migration");
     }
     Ok(())
 }
 
-fn revert(conn: &mut MigrationConn, source: EmbeddedMigrations) -> Result<(), DbError> {
+fn revert(conn: &mut MigrationConn, source: Static) -> Result<(), DbError> {
     let ours: Vec<String> = MigrationSource::<Pg>::migrations(&source)
         .map_err(|e| DbError::Migration(e.to_string()))?
         .iter()
@@ -153,14 +150,8 @@ fn revert(conn: &mut MigrationConn, source: EmbeddedMigrations) -> Result<(), Db
         .collect();
     // Revert only this source's migrations, newest first; the other source shares the table.
     loop {
-        let applied = conn
-            .applied_migrations()
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        let Some(newest) = applied
-            .iter()
-            .filter(|v| ours.contains(&v.to_string()))
-            .max()
-        else {
+        let applied = conn.applied_migrations().map_err(|e| DbError::Migration(e.to_string()))?;
+        let Some(newest) = applied.iter().filter(|v| ours.contains(&v.to_string())).max() else {
             return Ok(());
         };
         let migration = MigrationSource::<Pg>::migrations(&source)
@@ -168,8 +159,7 @@ fn revert(conn: &mut MigrationConn, source: EmbeddedMigrations) -> Result<(), Db
             .into_iter()
             .find(|m| m.name().version() == *newest)
             .ok_or_else(|| DbError::Migration(format!("migration {newest} not found")))?;
-        conn.revert_migration(&migration)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
+        conn.revert_migration(&migration).map_err(|e| DbError::Migration(e.to_string()))?;
     }
 }
 
@@ -213,14 +203,7 @@ mod tests {
         let url = SecretString::from("postgres://localhost/x");
         assert!(DbConfig::new(url.clone(), "ledger", 1).is_ok());
         assert!(DbConfig::new(url.clone(), "mail_ingest2", 1).is_ok());
-        for bad in [
-            "",
-            "Ledger",
-            "1abc",
-            "a-b",
-            "x\"; DROP SCHEMA y; --",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "Ledger", "1abc", "a-b", "x\"; DROP SCHEMA y; --", &"a".repeat(64)] {
             assert!(DbConfig::new(url.clone(), bad, 1).is_err(), "{bad:?}");
         }
     }

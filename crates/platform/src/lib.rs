@@ -4,6 +4,7 @@ pub mod cli;
 pub mod db;
 pub mod http;
 pub mod outbox;
+pub mod service;
 pub mod settings;
 pub mod signing;
 pub mod telemetry;

@@ -49,10 +49,7 @@ pub struct OutboxRow {
 
 /// Records `envelope` for publishing when the surrounding transaction commits. The current trace
 /// context travels along as `traceparent`, so the consumer's span continues this one.
-pub async fn enqueue<E: Event>(
-    conn: &mut AsyncPgConnection,
-    envelope: &Envelope<E>,
-) -> Result<(), DbError> {
+pub async fn enqueue<E: Event>(conn: &mut AsyncPgConnection, envelope: &Envelope<E>) -> Result<(), DbError> {
     let body = serde_json::to_value(envelope)?;
     let headers = serde_json::to_value(telemetry::trace_headers()).unwrap_or_default();
     diesel::insert_into(outbox::table)

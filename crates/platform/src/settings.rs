@@ -33,15 +33,9 @@ pub struct ServiceInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read settings file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("settings file {path} is not valid TOML: {source}")]
-    Syntax {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    Syntax { path: PathBuf, source: Box<toml::de::Error> },
     #[error("settings file {path} has unknown key(s): {keys}")]
     UnknownKeys { path: PathBuf, keys: String },
     #[error("invalid settings: {0}")]
@@ -132,11 +126,8 @@ pub struct Settings<S> {
 impl<S: DeserializeOwned> Settings<S> {
     /// Loads settings from the defaults, `file` (if any) and the process environment.
     pub fn load(info: &ServiceInfo, file: Option<&Path>) -> Result<Self, SettingsError> {
-        let known: BTreeSet<&'static str> = serde_introspect::<CommonSettings>()
-            .iter()
-            .chain(serde_introspect::<S>())
-            .copied()
-            .collect();
+        let known: BTreeSet<&'static str> =
+            serde_introspect::<CommonSettings>().iter().chain(serde_introspect::<S>()).copied().collect();
 
         let mut figment = Figment::from(Serialized::default("port", info.default_port));
         if let Some(path) = file {
@@ -182,26 +173,15 @@ where
 }
 
 fn check_file_keys(path: &Path, known: &BTreeSet<&'static str>) -> Result<(), SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
-        path: path.into(),
-        source,
-    })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|source| SettingsError::Syntax {
-        path: path.into(),
-        source: Box::new(source),
-    })?;
-    let unknown: Vec<&str> = table
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !known.contains(k))
-        .collect();
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SettingsError::Read { path: path.into(), source })?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|source| SettingsError::Syntax { path: path.into(), source: Box::new(source) })?;
+    let unknown: Vec<&str> = table.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
     if unknown.is_empty() {
         Ok(())
     } else {
-        Err(SettingsError::UnknownKeys {
-            path: path.into(),
-            keys: unknown.join(", "),
-        })
+        Err(SettingsError::UnknownKeys { path: path.into(), keys: unknown.join(", ") })
     }
 }
 
@@ -211,12 +191,8 @@ mod tests {
     use figment::Jail;
     use secrecy::ExposeSecret;
 
-    const INFO: ServiceInfo = ServiceInfo {
-        name: "ledger",
-        env_prefix: "LEDGER",
-        schema: "ledger",
-        default_port: 8082,
-    };
+    const INFO: ServiceInfo =
+        ServiceInfo { name: "ledger", env_prefix: "LEDGER", schema: "ledger", default_port: 8082 };
 
     #[derive(Debug, Deserialize)]
     #[serde(default)]
@@ -227,10 +203,7 @@ mod tests {
 
     impl Default for Own {
         fn default() -> Self {
-            Self {
-                review_threshold: "0.6".into(),
-                api_key: None,
-            }
+            Self { review_threshold: "0.6".into(), api_key: None }
         }
     }
 
@@ -273,10 +246,7 @@ mod tests {
             jail.set_env("PENNY_LEDGER_DATABASE_URL", "postgres://own/ledger");
             jail.set_env("PENNY_AUTH_DATABASE_URL", "postgres://other/auth");
             let settings = load(None).unwrap();
-            assert_eq!(
-                settings.common.database_url.expose_secret(),
-                "postgres://own/ledger"
-            );
+            assert_eq!(settings.common.database_url.expose_secret(), "postgres://own/ledger");
             Ok(())
         });
     }
@@ -311,10 +281,7 @@ mod tests {
             Ok(())
         });
         Jail::expect_with(|_| {
-            assert!(matches!(
-                load(Some("missing.toml")),
-                Err(SettingsError::Read { .. })
-            ));
+            assert!(matches!(load(Some("missing.toml")), Err(SettingsError::Read { .. })));
             Ok(())
         });
     }
@@ -328,10 +295,7 @@ mod tests {
             assert_eq!(settings.common.trusted_proxies.len(), 2);
             let key = settings.service.api_key.unwrap();
             assert_eq!(key.expose_secret(), "sk-test");
-            assert!(
-                !format!("{key:?}").contains("sk-test"),
-                "secrets must not be printed"
-            );
+            assert!(!format!("{key:?}").contains("sk-test"), "secrets must not be printed");
             Ok(())
         });
     }

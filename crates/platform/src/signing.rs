@@ -29,9 +29,7 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -44,16 +42,14 @@ impl SigningKey {
 
     /// Reads a PKCS#8 PEM private key.
     pub fn from_pkcs8_pem(kid: impl Into<String>, pem: &str) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        let key =
+            ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(|e| KeyError::Parse(e.to_string()))?;
         Self::from_dalek(kid.into(), &key)
     }
 
     fn from_dalek(kid: String, key: &ed25519_dalek::SigningKey) -> Result<Self, KeyError> {
         // jsonwebtoken's EdDSA signer takes the PKCS#8 document.
-        let der = key
-            .to_pkcs8_der()
-            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        let der = key.to_pkcs8_der().map_err(|e| KeyError::Parse(e.to_string()))?;
         Ok(Self {
             kid,
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
@@ -91,9 +87,7 @@ impl SigningKey {
 
 /// The JWKS document publishing the public halves of `keys`.
 pub fn jwks<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> JwkSet {
-    JwkSet {
-        keys: keys.into_iter().map(SigningKey::public_jwk).collect(),
-    }
+    JwkSet { keys: keys.into_iter().map(SigningKey::public_jwk).collect() }
 }
 
 /// Generates a new private key as PKCS#8 PEM (development keys written on first run).
@@ -125,11 +119,8 @@ mod tests {
     #[test]
     fn garbage_is_not_a_key() {
         assert!(
-            SigningKey::from_pkcs8_pem(
-                "k",
-                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"
-            )
-            .is_err()
+            SigningKey::from_pkcs8_pem("k", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
         );
     }
 }

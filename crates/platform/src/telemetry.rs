@@ -35,50 +35,31 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber for a service. `RUST_LOG` overrides `filter`.
-pub fn init(
-    service: &'static str,
-    format: LogFormat,
-    filter: &str,
-) -> anyhow::Result<TelemetryGuard> {
+pub fn init(service: &'static str, format: LogFormat, filter: &str) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(filter))?;
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .boxed(),
+        LogFormat::Json => {
+            tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed()
+        }
     };
 
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => Some(otlp_provider(service)?),
         _ => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    let otel = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
 
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(otel)
-        .try_init()?;
+    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
     Ok(TelemetryGuard { provider })
 }
 
 fn otlp_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
     // The endpoint, headers and timeout come from the standard OTEL_EXPORTER_OTLP_* variables.
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build()?;
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(service)
-        .build();
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service).build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(resource)
-        .build();
+    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     Ok(provider)
 }
@@ -86,10 +67,7 @@ fn otlp_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
 /// For tests: logs to the test writer at `PENNY_TEST_LOG` level (off by default), once.
 pub fn init_for_test() {
     let filter = std::env::var("PENNY_TEST_LOG").unwrap_or_else(|_| "off".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(EnvFilter::new(filter)).with_test_writer().try_init();
 }
 
 /// The current span's trace context as message headers (`traceparent`, `tracestate`).

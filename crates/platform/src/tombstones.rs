@@ -35,12 +35,8 @@ pub async fn record(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), Db
 
 /// Whether the user was deleted (an exact check, for event handlers).
 pub async fn is_deleted(conn: &mut AsyncPgConnection, user: UserId) -> Result<bool, DbError> {
-    let found: Option<UserId> = user_tombstones::table
-        .find(user)
-        .select(user_tombstones::user_id)
-        .first(conn)
-        .await
-        .optional()?;
+    let found: Option<UserId> =
+        user_tombstones::table.find(user).select(user_tombstones::user_id).first(conn).await.optional()?;
     Ok(found.is_some())
 }
 
@@ -59,10 +55,7 @@ impl Tombstones {
 
     /// Whether `user` is known to be deleted.
     pub fn contains(&self, user: UserId) -> bool {
-        self.ids
-            .read()
-            .map(|ids| ids.contains(&user))
-            .unwrap_or(false)
+        self.ids.read().map(|ids| ids.contains(&user)).unwrap_or(false)
     }
 
     /// Adds a user at once (called by the `user.deleted` handler after its commit).
@@ -79,13 +72,10 @@ impl Tombstones {
         let mut query = user_tombstones::table.into_boxed();
         if let Some(since) = since {
             // Rows committed late can carry an older timestamp; a margin catches them.
-            query =
-                query.filter(user_tombstones::deleted_at.ge(since - chrono::Duration::minutes(5)));
+            query = query.filter(user_tombstones::deleted_at.ge(since - chrono::Duration::minutes(5)));
         }
-        let rows: Vec<(UserId, DateTime<Utc>)> = query
-            .select((user_tombstones::user_id, user_tombstones::deleted_at))
-            .load(&mut conn)
-            .await?;
+        let rows: Vec<(UserId, DateTime<Utc>)> =
+            query.select((user_tombstones::user_id, user_tombstones::deleted_at)).load(&mut conn).await?;
         let newest = rows.iter().map(|(_, at)| *at).max();
         if let Ok(mut ids) = self.ids.write() {
             ids.extend(rows.into_iter().map(|(id, _)| id));

@@ -6,9 +6,11 @@
 
 pub mod db;
 pub mod gateway;
+pub mod service;
 
-pub use db::TestDb;
+pub use db::{TestDb, assert_migrations_round_trip};
 pub use gateway::Gateway;
+pub use service::{TestAuth, TestSettings};
 
 /// The workspace root, for tests that read deploy files or fixtures.
 pub fn workspace_root() -> std::path::PathBuf {

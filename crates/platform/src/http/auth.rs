@@ -86,21 +86,14 @@ pub struct JwtVerifier {
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("source", &self.source)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtVerifier").field("source", &self.source).finish_non_exhaustive()
     }
 }
 
 impl JwtVerifier {
     /// A verifier for tokens issued by `issuer` for `audience`. Keys load lazily, on the first
     /// token, so a service can start before auth does.
-    pub fn new(
-        source: KeySource,
-        issuer: &str,
-        audience: &str,
-        tombstones: Arc<Tombstones>,
-    ) -> Self {
+    pub fn new(source: KeySource, issuer: &str, audience: &str, tombstones: Arc<Tombstones>) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
@@ -108,10 +101,7 @@ impl JwtVerifier {
         validation.leeway = 5;
         Self {
             source,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
             validation,
             keys: RwLock::new(HashMap::new()),
             last_fetch: Mutex::new(None),
@@ -130,9 +120,7 @@ impl JwtVerifier {
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.alg != Algorithm::EdDSA {
-            return Err(TokenError::Invalid(
-                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into(),
-            ));
+            return Err(TokenError::Invalid(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()));
         }
         let kid = header.kid.ok_or(TokenError::NoKeyId)?;
         let key = self.key(&kid).await?;
@@ -160,37 +148,22 @@ impl JwtVerifier {
                 *self.keys.write().await = fresh;
             }
         }
-        self.keys
-            .read()
-            .await
-            .get(kid)
-            .cloned()
-            .ok_or(TokenError::UnknownKey)
+        self.keys.read().await.get(kid).cloned().ok_or(TokenError::UnknownKey)
     }
 
     async fn load(&self) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
         let set = match &self.source {
             KeySource::Static(set) => set.clone(),
             KeySource::File(path) => {
-                let text = tokio::fs::read_to_string(path)
-                    .await
-                    .map_err(|e| TokenError::Keys(e.to_string()))?;
+                let text =
+                    tokio::fs::read_to_string(path).await.map_err(|e| TokenError::Keys(e.to_string()))?;
                 serde_json::from_str(&text).map_err(|e| TokenError::Keys(e.to_string()))?
             }
             KeySource::Url(url) => {
-                let response = self
-                    .http
-                    .get(url)
-                    .send()
-                    .await
-                    .map_err(|e| TokenError::Keys(e.to_string()))?;
-                let response = response
-                    .error_for_status()
-                    .map_err(|e| TokenError::Keys(e.to_string()))?;
-                response
-                    .json()
-                    .await
-                    .map_err(|e| TokenError::Keys(e.to_string()))?
+                let response =
+                    self.http.get(url).send().await.map_err(|e| TokenError::Keys(e.to_string()))?;
+                let response = response.error_for_status().map_err(|e| TokenError::Keys(e.to_string()))?;
+                response.json().await.map_err(|e| TokenError::Keys(e.to_string()))?
             }
         };
         let mut keys = HashMap::new();
@@ -225,15 +198,9 @@ impl AuthUser {
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
 impl FromRequest for AuthUser {
@@ -244,28 +211,21 @@ impl FromRequest for AuthUser {
         let verifier = req.app_data::<web::Data<JwtVerifier>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let verifier = verifier
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no JwtVerifier configured")))?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthorized("missing_token", "a bearer token is required")
-            })?;
+            let verifier =
+                verifier.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no JwtVerifier configured")))?;
+            let token =
+                token.ok_or_else(|| ApiError::unauthorized("missing_token", "a bearer token is required"))?;
             match verifier.verify(&token).await {
                 Ok(claims) => {
                     tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
-                    Ok(AuthUser {
-                        id: claims.sub,
-                        role: claims.role,
-                    })
+                    Ok(AuthUser { id: claims.sub, role: claims.role })
                 }
-                Err(TokenError::Keys(reason)) => Err(ApiError::unavailable(anyhow::anyhow!(
-                    "cannot load token keys: {reason}"
-                ))),
+                Err(TokenError::Keys(reason)) => {
+                    Err(ApiError::unavailable(anyhow::anyhow!("cannot load token keys: {reason}")))
+                }
                 Err(error) => {
                     tracing::debug!(%error, "refused an access token");
-                    Err(ApiError::unauthorized(
-                        "invalid_token",
-                        "the access token is invalid or expired",
-                    ))
+                    Err(ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))
                 }
             }
         })
@@ -287,10 +247,7 @@ impl FromRequest for AdminUser {
             if user.is_admin() {
                 Ok(AdminUser(user))
             } else {
-                Err(ApiError::forbidden(
-                    "admin_only",
-                    "this endpoint is for admins",
-                ))
+                Err(ApiError::forbidden("admin_only", "this endpoint is for admins"))
             }
         })
     }

@@ -34,9 +34,7 @@ mod tests {
     fn request(peer: &str, real_ip: Option<&str>) -> HttpRequest {
         let mut req = TestRequest::default()
             .peer_addr(format!("{peer}:5000").parse().unwrap())
-            .app_data(Data::new(TrustedProxies(vec![
-                "127.0.0.1".parse().unwrap(),
-            ])));
+            .app_data(Data::new(TrustedProxies(vec!["127.0.0.1".parse().unwrap()])));
         if let Some(ip) = real_ip {
             req = req.insert_header(("X-Real-IP", ip));
         }
@@ -49,10 +47,7 @@ mod tests {
             client_ip(&request("127.0.0.1", Some("203.0.113.9"))),
             Some("203.0.113.9".parse().unwrap())
         );
-        assert_eq!(
-            client_ip(&request("127.0.0.1", None)),
-            Some("127.0.0.1".parse().unwrap())
-        );
+        assert_eq!(client_ip(&request("127.0.0.1", None)), Some("127.0.0.1".parse().unwrap()));
     }
 
     #[test]

@@ -58,45 +58,27 @@ impl ApiError {
     }
 
     /// 400 with a code of the caller's choosing.
-    pub fn bad_request(
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 400 `validation_failed` naming each offending field.
-    pub fn validation(
-        fields: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-    ) -> Self {
-        let fields: BTreeMap<String, String> = fields
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        let names = fields
-            .keys()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut error =
-            Self::bad_request("validation_failed", format!("invalid value for: {names}"));
+    pub fn validation(fields: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>) -> Self {
+        let fields: BTreeMap<String, String> =
+            fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let names = fields.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+        let mut error = Self::bad_request("validation_failed", format!("invalid value for: {names}"));
         error.fields = Some(fields);
         error
     }
 
     /// 401: no usable credentials.
-    pub fn unauthorized(
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn unauthorized(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 403: authenticated but not allowed.
-    pub fn forbidden(
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn forbidden(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
@@ -106,28 +88,19 @@ impl ApiError {
     }
 
     /// 409: the request conflicts with the current state.
-    pub fn conflict(
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
     /// 422: well-formed but unprocessable (e.g. credentials a mail server refused).
-    pub fn unprocessable(
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    pub fn unprocessable(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
     /// 429 with `Retry-After`.
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut error = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests, try again later",
-        );
+        let mut error =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests, try again later");
         error.retry_after_secs = Some(retry_after_secs.max(1));
         error
     }
@@ -145,11 +118,8 @@ impl ApiError {
 
     /// 500: something unexpected. The cause is logged, never shown.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        let mut error = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "an unexpected error occurred",
-        );
+        let mut error =
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred");
         error.cause = Some(cause.into());
         error
     }
@@ -173,11 +143,7 @@ impl ApiError {
                 "expected an application/json body",
             ),
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is too large",
-                )
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
             }
             JsonPayloadError::Deserialize(e) if e.is_data() => {
                 Self::bad_request("invalid_body", e.to_string())
@@ -230,13 +196,8 @@ impl ResponseError for ApiError {
                 None => tracing::error!(error.code = %self.code, "request failed"),
             }
         }
-        let body = Body {
-            error: Inner {
-                code: &self.code,
-                message: &self.message,
-                fields: self.fields.as_ref(),
-            },
-        };
+        let body =
+            Body { error: Inner { code: &self.code, message: &self.message, fields: self.fields.as_ref() } };
         let mut response = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
@@ -293,10 +254,7 @@ mod tests {
     async fn render(error: ApiError) -> (StatusCode, serde_json::Value, Option<String>) {
         let response = error.error_response();
         let status = response.status();
-        let retry = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.to_str().unwrap().to_owned());
+        let retry = response.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
         let bytes = to_bytes(response.into_body()).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap(), retry)
     }
@@ -305,49 +263,27 @@ mod tests {
     async fn each_kind_renders_its_status_and_code() {
         let cases = [
             (ApiError::bad_request("bad_thing", "no"), 400, "bad_thing"),
-            (
-                ApiError::unauthorized("invalid_token", "no"),
-                401,
-                "invalid_token",
-            ),
+            (ApiError::unauthorized("invalid_token", "no"), 401, "invalid_token"),
             (ApiError::forbidden("admin_only", "no"), 403, "admin_only"),
             (ApiError::not_found(), 404, "not_found"),
-            (
-                ApiError::conflict("duplicate_name", "no"),
-                409,
-                "duplicate_name",
-            ),
-            (
-                ApiError::unprocessable("login_failed", "no"),
-                422,
-                "login_failed",
-            ),
+            (ApiError::conflict("duplicate_name", "no"), 409, "duplicate_name"),
+            (ApiError::unprocessable("login_failed", "no"), 422, "login_failed"),
             (ApiError::too_many_requests(30), 429, "rate_limited"),
-            (
-                ApiError::unavailable(anyhow::anyhow!("db down")),
-                503,
-                "unavailable",
-            ),
+            (ApiError::unavailable(anyhow::anyhow!("db down")), 503, "unavailable"),
         ];
         for (error, status, code) in cases {
             let (got_status, body, _) = render(error).await;
             assert_eq!(got_status.as_u16(), status);
             assert_eq!(body["error"]["code"], code);
             assert!(body["error"]["message"].is_string());
-            assert_eq!(
-                body.as_object().unwrap().len(),
-                1,
-                "nothing but `error`: {body}"
-            );
+            assert_eq!(body.as_object().unwrap().len(), 1, "nothing but `error`: {body}");
         }
     }
 
     #[actix_web::test]
     async fn internal_errors_hide_their_cause() {
-        let (status, body, _) = render(ApiError::internal(anyhow::anyhow!(
-            "password=hunter2 at db.internal"
-        )))
-        .await;
+        let (status, body, _) =
+            render(ApiError::internal(anyhow::anyhow!("password=hunter2 at db.internal"))).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "internal_error");
         assert!(!body.to_string().contains("hunter2"));
@@ -355,8 +291,7 @@ mod tests {
 
     #[actix_web::test]
     async fn validation_errors_name_the_fields() {
-        let (status, body, _) =
-            render(ApiError::validation([("amount", "must be positive")])).await;
+        let (status, body, _) = render(ApiError::validation([("amount", "must be positive")])).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "validation_failed");
         assert_eq!(body["error"]["fields"]["amount"], "must be positive");
@@ -370,23 +305,14 @@ mod tests {
 
     #[actix_web::test]
     async fn json_body_errors_map_to_4xx() {
-        assert_eq!(
-            ApiError::from_json_error(&JsonPayloadError::ContentType).status(),
-            415
-        );
-        assert_eq!(
-            ApiError::from_json_error(&JsonPayloadError::Overflow { limit: 1 }).status(),
-            413
-        );
+        assert_eq!(ApiError::from_json_error(&JsonPayloadError::ContentType).status(), 415);
+        assert_eq!(ApiError::from_json_error(&JsonPayloadError::Overflow { limit: 1 }).status(), 413);
         let syntax = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
         assert_eq!(
             ApiError::from_json_error(&JsonPayloadError::Deserialize(syntax)).code(),
             "malformed_json"
         );
         let data = serde_json::from_str::<u8>("\"x\"").unwrap_err();
-        assert_eq!(
-            ApiError::from_json_error(&JsonPayloadError::Deserialize(data)).code(),
-            "invalid_body"
-        );
+        assert_eq!(ApiError::from_json_error(&JsonPayloadError::Deserialize(data)).code(), "invalid_body");
     }
 }

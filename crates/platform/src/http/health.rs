@@ -59,9 +59,5 @@ pub async fn readyz(checks: web::Data<ReadinessChecks>) -> HttpResponse {
         "status": if ready { "ready" } else { "unavailable" },
         "checks": results.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
     });
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -68,11 +68,7 @@ where
             .app_data(verifier.clone())
             .app_data(readiness.clone())
             .app_data(trusted.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_limit)
-                    .error_handler(error::json_error_handler),
-            )
+            .app_data(web::JsonConfig::default().limit(json_limit).error_handler(error::json_error_handler))
             .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
             .route("/healthz", web::get().to(health::healthz))
@@ -85,9 +81,7 @@ where
                 }),
             )
             .configure(routes.clone())
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found())
-            }))
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found()) }))
     })
     .listen(config.listener)?
     .shutdown_timeout(config.shutdown_timeout_secs);
@@ -110,27 +104,19 @@ fn metrics(service: &ServiceInfo) -> anyhow::Result<PrometheusMetrics> {
 fn json_error_body<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if is_json {
-        return Ok(ErrorHandlerResponse::Response(
-            response.map_into_left_body(),
-        ));
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let (request, original) = response.into_parts();
     let mut replacement = ApiError::from_status(original.status()).error_response();
     for (name, value) in original.headers() {
         if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
-            replacement
-                .headers_mut()
-                .insert(name.clone(), value.clone());
+            replacement.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(request, replacement).map_into_right_body(),
-    ))
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, replacement).map_into_right_body()))
 }
 
 /// Request spans carrying the request id and, once known, the user id.
@@ -144,7 +130,8 @@ impl RootSpanBuilder for PennyRootSpan {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let span = tracing_actix_web::root_span!(request, request_id = %request_id, user.id = tracing::field::Empty);
+        let span =
+            tracing_actix_web::root_span!(request, request_id = %request_id, user.id = tracing::field::Empty);
         let headers = ["traceparent", "tracestate"]
             .into_iter()
             .filter_map(|name| {
@@ -156,10 +143,7 @@ impl RootSpanBuilder for PennyRootSpan {
         span
     }
 
-    fn on_request_end<B: MessageBody>(
-        span: Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

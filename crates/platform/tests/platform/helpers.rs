@@ -13,12 +13,8 @@ use penny_testkit::TestDb;
 use secrecy::SecretString;
 
 pub const WIDGETS: EmbeddedMigrations = embed_migrations!("tests/fixtures/migrations");
-pub const INFO: ServiceInfo = ServiceInfo {
-    name: "widgets",
-    env_prefix: "WIDGETS",
-    schema: "widgets",
-    default_port: 0,
-};
+pub const INFO: ServiceInfo =
+    ServiceInfo { name: "widgets", env_prefix: "WIDGETS", schema: "widgets", default_port: 0 };
 pub const ISSUER: &str = "penny-test";
 pub const AUDIENCE: &str = "penny";
 
@@ -33,7 +29,7 @@ impl TestStore {
     pub async fn new() -> Self {
         let db = TestDb::new().await;
         let config = DbConfig::new(SecretString::from(db.url()), "widgets", 4).unwrap();
-        db::migrate(&config, WIDGETS).await.unwrap();
+        db::migrate(&config, &WIDGETS).await.unwrap();
         let pool = db::pool(&config).unwrap();
         Self { db, config, pool }
     }
@@ -58,18 +54,11 @@ struct Widget {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/whoami",
-        web::get().to(|user: AuthUser| async move {
-            HttpResponse::Ok().json(serde_json::json!({"id": user.id}))
-        }),
+        web::get()
+            .to(|user: AuthUser| async move { HttpResponse::Ok().json(serde_json::json!({"id": user.id})) }),
     )
-    .route(
-        "/admin",
-        web::get().to(|_: AdminUser| async { HttpResponse::NoContent().finish() }),
-    )
-    .route(
-        "/widgets",
-        web::post().to(|_: web::Json<Widget>| async { HttpResponse::Created().finish() }),
-    )
+    .route("/admin", web::get().to(|_: AdminUser| async { HttpResponse::NoContent().finish() }))
+    .route("/widgets", web::post().to(|_: web::Json<Widget>| async { HttpResponse::Created().finish() }))
     .route(
         "/widgets/{id}",
         web::get().to(|_: web::Path<uuid::Uuid>| async { HttpResponse::NoContent().finish() }),
@@ -90,28 +79,17 @@ impl TestServer {
             service: INFO,
             verifier: Arc::new(verifier),
             readiness,
-            openapi: Arc::new(
-                serde_json::json!({"openapi": "3.1.0", "info": {"title": "widgets"}}),
-            ),
+            openapi: Arc::new(serde_json::json!({"openapi": "3.1.0", "info": {"title": "widgets"}})),
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             json_limit: 1024,
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let config = server::HttpServerConfig {
-            listener,
-            shutdown_timeout_secs: 1,
-            workers: Some(1),
-        };
+        let config = server::HttpServerConfig { listener, shutdown_timeout_secs: 1, workers: Some(1) };
         let server = server::build(config, state, routes).unwrap();
         let handle = server.handle();
         tokio::spawn(server);
-        Self {
-            address,
-            client: reqwest::Client::new(),
-            tombstones,
-            _handle: handle,
-        }
+        Self { address, client: reqwest::Client::new(), tombstones, _handle: handle }
     }
 
     pub fn url(&self, path: &str) -> String {

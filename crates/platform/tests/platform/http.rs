@@ -12,15 +12,8 @@ fn no_keys() -> KeySource {
 
 async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(
-        content_type.as_deref(),
-        Some("application/json"),
-        "status {status}"
-    );
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json"), "status {status}");
     let body: Value = response.json().await.unwrap();
     (status, body["error"]["code"].as_str().unwrap().to_owned())
 }
@@ -39,12 +32,8 @@ async fn health_is_always_ok_and_readiness_checks_the_database() {
 
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_unreachable() {
-    let config = DbConfig::new(
-        SecretString::from("postgres://postgres@127.0.0.1:1/none"),
-        "widgets",
-        1,
-    )
-    .unwrap();
+    let config =
+        DbConfig::new(SecretString::from("postgres://postgres@127.0.0.1:1/none"), "widgets", 1).unwrap();
     let app = TestServer::start(no_keys(), Some(db::pool(&config).unwrap())).await;
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
@@ -57,84 +46,35 @@ async fn bad_requests_get_json_errors_never_500() {
     let app = TestServer::start(no_keys(), None).await;
     let client = &app.client;
     let post = |body: &'static str, content_type: &'static str| {
-        client
-            .post(app.url("/widgets"))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
+        client.post(app.url("/widgets")).header("content-type", content_type).body(body).send()
     };
 
     let cases = [
-        (
-            post("{\"name\": \"a\", \"count\": 1}", "text/plain")
-                .await
-                .unwrap(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            post("{\"name\": ", "application/json").await.unwrap(),
-            400,
-            "malformed_json",
-        ),
-        (
-            post("{\"name\": \"a\"}", "application/json").await.unwrap(),
-            400,
-            "invalid_body",
-        ),
-        (
-            post("{\"name\": \"a\", \"count\": \"1\"}", "application/json")
-                .await
-                .unwrap(),
-            400,
-            "invalid_body",
-        ),
-        (
-            post("[]", "application/json").await.unwrap(),
-            400,
-            "invalid_body",
-        ),
+        (post("{\"name\": \"a\", \"count\": 1}", "text/plain").await.unwrap(), 415, "unsupported_media_type"),
+        (post("{\"name\": ", "application/json").await.unwrap(), 400, "malformed_json"),
+        (post("{\"name\": \"a\"}", "application/json").await.unwrap(), 400, "invalid_body"),
+        (post("{\"name\": \"a\", \"count\": \"1\"}", "application/json").await.unwrap(), 400, "invalid_body"),
+        (post("[]", "application/json").await.unwrap(), 400, "invalid_body"),
         (
             client
                 .post(app.url("/widgets"))
                 .header("content-type", "application/json")
-                .body(format!(
-                    "{{\"name\": \"{}\", \"count\": 1}}",
-                    "x".repeat(4096)
-                ))
+                .body(format!("{{\"name\": \"{}\", \"count\": 1}}", "x".repeat(4096)))
                 .send()
                 .await
                 .unwrap(),
             413,
             "payload_too_large",
         ),
-        (
-            client.get(app.url("/nowhere")).send().await.unwrap(),
-            404,
-            "not_found",
-        ),
-        (
-            client.delete(app.url("/widgets")).send().await.unwrap(),
-            404,
-            "not_found",
-        ),
-        (
-            client
-                .get(app.url("/widgets/not-a-uuid"))
-                .send()
-                .await
-                .unwrap(),
-            404,
-            "not_found",
-        ),
+        (client.get(app.url("/nowhere")).send().await.unwrap(), 404, "not_found"),
+        (client.delete(app.url("/widgets")).send().await.unwrap(), 404, "not_found"),
+        (client.get(app.url("/widgets/not-a-uuid")).send().await.unwrap(), 404, "not_found"),
     ];
     for (response, status, code) in cases {
         let (got_status, got_code) = error_code(response).await;
         assert_eq!((got_status.as_u16(), got_code.as_str()), (status, code));
     }
-    let created = post("{\"name\": \"a\", \"count\": 1}", "application/json")
-        .await
-        .unwrap();
+    let created = post("{\"name\": \"a\", \"count\": 1}", "application/json").await.unwrap();
     assert_eq!(created.status(), 201);
 }
 
@@ -144,32 +84,14 @@ async fn metrics_count_requests_per_route_and_openapi_is_served() {
     for _ in 0..3 {
         app.client.get(app.url("/healthz")).send().await.unwrap();
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let line = metrics
         .lines()
-        .find(|l| {
-            l.starts_with("widgets_http_requests_total") && l.contains("endpoint=\"/healthz\"")
-        })
+        .find(|l| l.starts_with("widgets_http_requests_total") && l.contains("endpoint=\"/healthz\""))
         .unwrap_or_else(|| panic!("no request counter for /healthz in:\n{metrics}"));
     assert!(line.ends_with(" 3"), "{line}");
     assert!(metrics.contains("widgets_http_requests_duration_seconds_bucket"));
 
-    let openapi: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(openapi["info"]["title"], "widgets");
 }

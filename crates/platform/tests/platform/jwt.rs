@@ -55,14 +55,7 @@ impl JwksServer {
 }
 
 async fn status(app: &TestServer, path: &str, token: &str) -> u16 {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap().status().as_u16()
 }
 
 fn segments(token: &str) -> Vec<String> {
@@ -75,13 +68,7 @@ async fn a_valid_token_identifies_the_user() {
     let app = TestServer::start(KeySource::Static(jwks([&key])), None).await;
     let user = UserId::new();
     let token = key.sign(&claims(user, Role::User)).unwrap();
-    let response = app
-        .client
-        .get(app.url("/whoami"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/whoami")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["id"], user.to_string());
@@ -101,10 +88,7 @@ async fn forged_and_mismatched_tokens_are_refused() {
     let alg_none = format!("{none_header}.{payload}.");
 
     // HS256 with the public key as the HMAC secret (the classic key-confusion attack).
-    let public_x = serde_json::to_value(&set.keys[0]).unwrap()["x"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let public_x = serde_json::to_value(&set.keys[0]).unwrap()["x"].as_str().unwrap().to_owned();
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some("k1".into());
     let hs256_raw = jsonwebtoken::encode(
@@ -113,41 +97,14 @@ async fn forged_and_mismatched_tokens_are_refused() {
         &EncodingKey::from_secret(&URL_SAFE_NO_PAD.decode(&public_x).unwrap()),
     )
     .unwrap();
-    let hs256_text = jsonwebtoken::encode(
-        &hs_header,
-        &good,
-        &EncodingKey::from_secret(public_x.as_bytes()),
-    )
-    .unwrap();
+    let hs256_text =
+        jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(public_x.as_bytes())).unwrap();
 
-    let wrong_iss = key
-        .sign(&AccessClaims {
-            iss: "someone-else".into(),
-            ..good.clone()
-        })
-        .unwrap();
-    let wrong_aud = key
-        .sign(&AccessClaims {
-            aud: "another-app".into(),
-            ..good.clone()
-        })
-        .unwrap();
-    let wrong_typ = key
-        .sign(&AccessClaims {
-            typ: "refresh".into(),
-            ..good.clone()
-        })
-        .unwrap();
-    let expired = key
-        .sign(&AccessClaims {
-            exp: good.iat - 3600,
-            ..good.clone()
-        })
-        .unwrap();
-    let unknown_kid = SigningKey::generate("k-unknown")
-        .unwrap()
-        .sign(&good)
-        .unwrap();
+    let wrong_iss = key.sign(&AccessClaims { iss: "someone-else".into(), ..good.clone() }).unwrap();
+    let wrong_aud = key.sign(&AccessClaims { aud: "another-app".into(), ..good.clone() }).unwrap();
+    let wrong_typ = key.sign(&AccessClaims { typ: "refresh".into(), ..good.clone() }).unwrap();
+    let expired = key.sign(&AccessClaims { exp: good.iat - 3600, ..good.clone() }).unwrap();
+    let unknown_kid = SigningKey::generate("k-unknown").unwrap().sign(&good).unwrap();
     let same_kid_other_key = SigningKey::generate("k1").unwrap().sign(&good).unwrap();
 
     // A payload changed after signing (user promoted to someone else).
@@ -179,10 +136,7 @@ async fn forged_and_mismatched_tokens_are_refused() {
     assert_eq!(body["error"]["code"], "missing_token");
 
     // The good token still works: the refusals above were about the tokens.
-    assert_eq!(
-        status(&app, "/whoami", &key.sign(&good).unwrap()).await,
-        200
-    );
+    assert_eq!(status(&app, "/whoami", &key.sign(&good).unwrap()).await, 200);
 }
 
 #[tokio::test]
@@ -191,39 +145,15 @@ async fn an_unknown_kid_reloads_the_key_set_so_rotation_works() {
     let jwks_server = JwksServer::start(jwks([&old])).await;
     let app = TestServer::start(KeySource::Url(jwks_server.url.clone()), None).await;
     let user = UserId::new();
-    assert_eq!(
-        status(
-            &app,
-            "/whoami",
-            &old.sign(&claims(user, Role::User)).unwrap()
-        )
-        .await,
-        200
-    );
+    assert_eq!(status(&app, "/whoami", &old.sign(&claims(user, Role::User)).unwrap()).await, 200);
 
     let new = SigningKey::generate("2026-02").unwrap();
     let new_token = new.sign(&claims(user, Role::User)).unwrap();
-    assert_eq!(
-        status(&app, "/whoami", &new_token).await,
-        401,
-        "not published yet"
-    );
+    assert_eq!(status(&app, "/whoami", &new_token).await, 401, "not published yet");
 
     *jwks_server.keys.write().unwrap() = jwks([&old, &new]);
-    assert_eq!(
-        status(&app, "/whoami", &new_token).await,
-        200,
-        "published: refetched on the unknown kid"
-    );
-    assert_eq!(
-        status(
-            &app,
-            "/whoami",
-            &old.sign(&claims(user, Role::User)).unwrap()
-        )
-        .await,
-        200
-    );
+    assert_eq!(status(&app, "/whoami", &new_token).await, 200, "published: refetched on the unknown kid");
+    assert_eq!(status(&app, "/whoami", &old.sign(&claims(user, Role::User)).unwrap()).await, 200);
 }
 
 #[tokio::test]
@@ -256,13 +186,5 @@ async fn keys_can_come_from_a_jwks_file() {
     let path = dir.path().join("jwks.json");
     std::fs::write(&path, serde_json::to_vec(&jwks([&key])).unwrap()).unwrap();
     let app = TestServer::start(KeySource::File(path), None).await;
-    assert_eq!(
-        status(
-            &app,
-            "/whoami",
-            &key.sign(&claims(UserId::new(), Role::User)).unwrap()
-        )
-        .await,
-        200
-    );
+    assert_eq!(status(&app, "/whoami", &key.sign(&claims(UserId::new(), Role::User)).unwrap()).await, 200);
 }

@@ -1,0 +1,186 @@
+//! Starting a service: the steps every Penny service binary shares, so each `main.rs` is a
+//! line and each `lib.rs` only adds its routes and workers.
+//!
+//! [`run`] parses the command line (`serve`, `api`, `work`, `migrate`, plus the service's own
+//! subcommands), loads settings, installs telemetry and hands over. [`Foundation::start`] builds
+//! what a running service needs: the pool (after migrating, unless turned off), the tombstone
+//! cache and the token verifier. [`Foundation::http`] starts the HTTP server on the configured
+//! port (0 picks a free one, as tests do).
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::web;
+use clap::{Parser, Subcommand};
+use diesel_migrations::EmbeddedMigrations;
+use serde::de::DeserializeOwned;
+
+use crate::cli::{GlobalArgs, RunMode};
+use crate::db::{self, DbConfig, DbPool};
+use crate::http::JwtVerifier;
+use crate::http::auth::KeySource;
+use crate::http::health::{DatabaseCheck, ReadinessCheck, ReadinessChecks};
+use crate::http::server::{self, HttpServerConfig, PlatformState};
+use crate::settings::{CommonSettings, ServiceInfo, Settings};
+use crate::tombstones::Tombstones;
+
+/// How often the tombstone cache reloads from the database.
+const TOMBSTONE_REFRESH: Duration = Duration::from_secs(5);
+
+/// A service's command line: the shared run modes, or the service's own subcommands `E`.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct Cli<E: Subcommand> {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command<E>>,
+}
+
+/// A run mode or a service-specific subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command<E: Subcommand> {
+    #[command(flatten)]
+    Mode(RunMode),
+    #[command(flatten)]
+    Extra(E),
+}
+
+/// For services without subcommands of their own.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum NoExtraCommands {}
+
+/// Parses the command line, loads settings and telemetry, runs `migrate` itself and passes
+/// every other command to `start`, which runs until the service stops.
+pub async fn run<S, E, F, Fut>(
+    info: ServiceInfo,
+    migrations: &'static EmbeddedMigrations,
+    start: F,
+) -> anyhow::Result<()>
+where
+    S: DeserializeOwned,
+    E: Subcommand + std::fmt::Debug,
+    F: FnOnce(Settings<S>, Command<E>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let cli = Cli::<E>::parse();
+    let settings = Settings::<S>::load(&info, cli.global.config.as_deref())?;
+    let _telemetry =
+        crate::telemetry::init(info.name, settings.common.log_format, &settings.common.log_filter)?;
+    let command = cli.command.unwrap_or(Command::Mode(RunMode::Serve));
+    if let Command::Mode(RunMode::Migrate) = command {
+        let config = db_config(&info, &settings.common)?;
+        db::migrate(&config, migrations).await?;
+        tracing::info!(service = info.name, "migrations are up to date");
+        return Ok(());
+    }
+    let outcome = start(settings, command).await;
+    if let Err(error) = &outcome {
+        tracing::error!(error = ?error, "service stopped with an error");
+    }
+    outcome
+}
+
+fn db_config(info: &ServiceInfo, common: &CommonSettings) -> anyhow::Result<DbConfig> {
+    Ok(DbConfig::new(common.database_url.clone(), info.schema, common.database_pool_size)?)
+}
+
+/// What every running service stands on.
+pub struct Foundation {
+    pub info: ServiceInfo,
+    pub common: CommonSettings,
+    pub db: DbConfig,
+    pub pool: DbPool,
+    pub tombstones: Arc<Tombstones>,
+    pub verifier: Arc<JwtVerifier>,
+    /// Extra readiness checks (the broker, once the messaging layer runs).
+    pub readiness: Vec<Arc<dyn ReadinessCheck>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Foundation {
+    fn drop(&mut self) {
+        self.refresher.abort();
+    }
+}
+
+impl Foundation {
+    /// Migrates (unless `migrate_on_start` is off), builds the pool, loads tombstones and sets
+    /// up token verification from `jwks_file` or `jwks_url`, or from `keys` when given (auth
+    /// verifies with its own keys).
+    pub async fn start(
+        info: ServiceInfo,
+        common: CommonSettings,
+        migrations: &'static EmbeddedMigrations,
+        keys: Option<KeySource>,
+    ) -> anyhow::Result<Self> {
+        let db = db_config(&info, &common)?;
+        if common.migrate_on_start {
+            db::migrate(&db, migrations).await?;
+        }
+        let pool = db::pool(&db)?;
+        let tombstones = Tombstones::new();
+        tombstones.refresh(&pool).await?;
+        let refresher = tombstones.spawn_refresher(pool.clone(), TOMBSTONE_REFRESH);
+        let keys = match (keys, &common.jwks_file, &common.jwks_url) {
+            (Some(keys), _, _) => keys,
+            (None, Some(file), _) => KeySource::File(file.clone()),
+            (None, None, Some(url)) => KeySource::Url(url.clone()),
+            (None, None, None) => anyhow::bail!("set jwks_url or jwks_file so access tokens can be verified"),
+        };
+        let verifier = Arc::new(JwtVerifier::new(
+            keys,
+            &common.jwt_issuer,
+            &common.jwt_audience,
+            Arc::clone(&tombstones),
+        ));
+        Ok(Self { info, common, db, pool, tombstones, verifier, readiness: Vec::new(), refresher })
+    }
+
+    /// Starts the HTTP server: the service's `routes` in modes that run the API, only the
+    /// platform's probes and metrics in `work` mode.
+    pub fn http<F>(
+        &self,
+        mode: RunMode,
+        openapi: &utoipa::openapi::OpenApi,
+        routes: F,
+    ) -> anyhow::Result<HttpHandle>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let listener = TcpListener::bind((self.common.host.as_str(), self.common.port))?;
+        let port = listener.local_addr()?.port();
+        let mut readiness: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(DatabaseCheck(self.pool.clone()))];
+        readiness.extend(self.readiness.iter().cloned());
+        let state = PlatformState {
+            service: self.info,
+            verifier: Arc::clone(&self.verifier),
+            readiness: ReadinessChecks(readiness),
+            openapi: Arc::new(serde_json::to_value(openapi)?),
+            trusted_proxies: self.common.trusted_proxies.clone(),
+            json_limit: self.common.json_limit_bytes,
+        };
+        let config = HttpServerConfig {
+            listener,
+            shutdown_timeout_secs: self.common.shutdown_timeout_secs,
+            workers: None,
+        };
+        let server = if mode.runs_api() {
+            server::build(config, state, routes)?
+        } else {
+            server::build(config, state, |_: &mut web::ServiceConfig| {})?
+        };
+        tracing::info!(service = self.info.name, port, mode = ?mode, "listening");
+        Ok(HttpHandle { port, handle: server.handle(), server })
+    }
+}
+
+/// A started HTTP server.
+pub struct HttpHandle {
+    pub port: u16,
+    pub handle: ServerHandle,
+    pub server: Server,
+}

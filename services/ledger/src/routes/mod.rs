@@ -1,0 +1,14 @@
+//! The service's HTTP routes and their OpenAPI description.
+
+use actix_web::web;
+
+/// The OpenAPI document served at `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Penny ledger",
+    description = "Categories, transactions, rules, reports and CSV; books transactions extracted from mail."
+))]
+pub struct ApiDoc;
+
+/// Registers the service's routes.
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

@@ -1,0 +1,23 @@
+use penny_testkit::assert_migrations_round_trip;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_readiness_and_openapi_answer() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: serde_json::Value =
+        app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["checks"]["database"], "ok");
+    let openapi: serde_json::Value =
+        app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    let missing = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    assert_migrations_round_trip(penny_ledger::INFO.schema, &penny_ledger::MIGRATIONS).await;
+}
