@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod broker;
 pub mod cli;
 pub mod db;
 pub mod http;

@@ -4,8 +4,11 @@
 //! [`run`] parses the command line (`serve`, `api`, `work`, `migrate`, plus the service's own
 //! subcommands), loads settings, installs telemetry and hands over. [`Foundation::start`] builds
 //! what a running service needs: the pool (after migrating, unless turned off), the tombstone
-//! cache and the token verifier. [`Foundation::http`] starts the HTTP server on the configured
-//! port (0 picks a free one, as tests do).
+//! cache, the token verifier and the outbox relay (every mode publishes its outbox).
+//! [`Foundation::spawn_consumer`] adds message workers, [`Foundation::http`] starts the HTTP
+//! server on the configured port (0 picks a free one, as tests do), and dropping or
+//! [`Foundation::shutdown`] stops the workers: each finishes its current batch (or leaves it
+//! unacked for redelivery) and returns.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -17,12 +20,17 @@ use actix_web::web;
 use clap::{Parser, Subcommand};
 use diesel_migrations::EmbeddedMigrations;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
+use crate::broker::BrokerConfig;
+use crate::broker::consumer::{Consumer, ConsumerConfig, Handler};
+use crate::broker::relay::{Relay, RelayConfig};
+use crate::broker::topology::QueueSpec;
 use crate::cli::{GlobalArgs, RunMode};
 use crate::db::{self, DbConfig, DbPool};
 use crate::http::JwtVerifier;
 use crate::http::auth::KeySource;
-use crate::http::health::{DatabaseCheck, ReadinessCheck, ReadinessChecks};
+use crate::http::health::{DatabaseCheck, FlagCheck, ReadinessCheck, ReadinessChecks};
 use crate::http::server::{self, HttpServerConfig, PlatformState};
 use crate::settings::{CommonSettings, ServiceInfo, Settings};
 use crate::tombstones::Tombstones;
@@ -96,13 +104,18 @@ pub struct Foundation {
     pub pool: DbPool,
     pub tombstones: Arc<Tombstones>,
     pub verifier: Arc<JwtVerifier>,
-    /// Extra readiness checks (the broker, once the messaging layer runs).
+    /// Where the broker is.
+    pub broker: BrokerConfig,
+    /// Readiness checks besides the database (the broker, as the relay last saw it).
     pub readiness: Vec<Arc<dyn ReadinessCheck>>,
+    shutdown: CancellationToken,
+    workers: Vec<tokio::task::JoinHandle<()>>,
     refresher: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Foundation {
     fn drop(&mut self) {
+        self.shutdown.cancel();
         self.refresher.abort();
     }
 }
@@ -137,7 +150,44 @@ impl Foundation {
             &common.jwt_audience,
             Arc::clone(&tombstones),
         ));
-        Ok(Self { info, common, db, pool, tombstones, verifier, readiness: Vec::new(), refresher })
+        let broker =
+            BrokerConfig { url: common.amqp_url.clone(), connection_name: format!("penny-{}", info.name) };
+        let shutdown = CancellationToken::new();
+        let relay = Relay::new(pool.clone(), db.clone(), broker.clone(), RelayConfig::default());
+        let readiness: Vec<Arc<dyn ReadinessCheck>> =
+            vec![Arc::new(FlagCheck::new("broker", relay.connected_flag()))];
+        let workers = vec![tokio::spawn(relay.run(shutdown.child_token()))];
+        Ok(Self {
+            info,
+            common,
+            db,
+            pool,
+            tombstones,
+            verifier,
+            broker,
+            readiness,
+            shutdown,
+            workers,
+            refresher,
+        })
+    }
+
+    /// Starts a worker consuming `queue` with `handler`, until shutdown.
+    pub fn spawn_consumer<H: Handler>(&mut self, handler: H, queue: QueueSpec) {
+        let consumer =
+            Consumer::new(handler, self.pool.clone(), self.broker.clone(), ConsumerConfig::new(queue));
+        self.workers.push(tokio::spawn(consumer.run(self.shutdown.child_token())));
+    }
+
+    /// Stops the relay and the consumers and waits (up to the shutdown timeout) for them to
+    /// finish what they hold.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        let workers = std::mem::take(&mut self.workers);
+        let timeout = Duration::from_secs(self.common.shutdown_timeout_secs);
+        if tokio::time::timeout(timeout, futures::future::join_all(workers)).await.is_err() {
+            tracing::warn!(service = self.info.name, "workers did not stop in time");
+        }
     }
 
     /// Starts the HTTP server: the service's `routes` in modes that run the API, only the

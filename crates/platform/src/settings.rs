@@ -7,6 +7,8 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+
+use ipnet::IpNet;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -84,9 +86,9 @@ pub struct CommonSettings {
     pub jwks_url: Option<String>,
     /// A JWKS document on disk, used instead of `jwks_url`.
     pub jwks_file: Option<PathBuf>,
-    /// Addresses whose `X-Real-IP` header is trusted (the gateway).
+    /// Addresses or networks (`10.0.0.0/8`) whose `X-Real-IP` header is trusted (the gateway).
     #[serde(deserialize_with = "list_or_comma_separated")]
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<ProxyNet>,
     /// Largest JSON body a handler accepts, in bytes.
     pub json_limit_bytes: usize,
     /// How long in-flight requests get to finish on shutdown.
@@ -109,10 +111,38 @@ impl Default for CommonSettings {
             jwt_audience: "penny".into(),
             jwks_url: Some("http://127.0.0.1:8081/.well-known/jwks.json".into()),
             jwks_file: None,
-            trusted_proxies: vec![IpAddr::from([127, 0, 0, 1])],
+            trusted_proxies: vec![ProxyNet(IpNet::from(IpAddr::from([127, 0, 0, 1])))],
             json_limit_bytes: 256 * 1024,
             shutdown_timeout_secs: 30,
         }
+    }
+}
+
+/// A trusted proxy: one address or a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet(pub IpNet);
+
+impl ProxyNet {
+    /// Whether `ip` is this proxy or inside this network.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(ProxyNet)
+            .map_err(|_| format!("`{s}` is neither an IP address nor a network"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyNet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -186,6 +216,8 @@ fn check_file_keys(path: &Path, known: &BTreeSet<&'static str>) -> Result<(), Se
 }
 
 #[cfg(test)]
+// figment's Jail returns its own large error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -289,10 +321,12 @@ mod tests {
     #[test]
     fn lists_and_secrets_come_from_the_environment() {
         Jail::expect_with(|jail| {
-            jail.set_env("PENNY_TRUSTED_PROXIES", "10.0.0.1,::1");
+            jail.set_env("PENNY_TRUSTED_PROXIES", "10.0.0.0/8,::1");
             jail.set_env("PENNY_API_KEY", "sk-test");
             let settings = load(None).unwrap();
             assert_eq!(settings.common.trusted_proxies.len(), 2);
+            assert!(settings.common.trusted_proxies[0].contains(&"10.1.2.3".parse().unwrap()));
+            assert!(settings.common.trusted_proxies[1].contains(&"::1".parse().unwrap()));
             let key = settings.service.api_key.unwrap();
             assert_eq!(key.expose_secret(), "sk-test");
             assert!(!format!("{key:?}").contains("sk-test"), "secrets must not be printed");

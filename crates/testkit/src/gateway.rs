@@ -1,1 +1,107 @@
-pub struct Gateway;
+//! A real nginx running the gateway config of `deploy/gateway/`, on a free port, in front of
+//! whatever upstreams a test gives it.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where each service listens.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub auth: SocketAddr,
+    pub ledger: SocketAddr,
+    pub mail_ingest: SocketAddr,
+    pub extraction: SocketAddr,
+}
+
+/// Body limits, as nginx sizes (`1m`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub body: String,
+    pub import: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { body: "1m".into(), import: "1024m".into() }
+    }
+}
+
+/// A running gateway; stopped when dropped.
+pub struct Gateway {
+    port: u16,
+    child: Child,
+    prefix: tempfile::TempDir,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+}
+
+impl Gateway {
+    /// Renders the config with `deploy/gateway/render.sh` and starts nginx.
+    pub fn start(upstreams: &Upstreams, limits: &Limits) -> anyhow::Result<Self> {
+        let prefix = tempfile::tempdir()?;
+        let port = free_port();
+        let script = crate::workspace_root().join("deploy/gateway/render.sh");
+        let render = Command::new("bash")
+            .arg(&script)
+            .arg(prefix.path())
+            .env("LISTEN", format!("127.0.0.1:{port}"))
+            .env("AUTH_UPSTREAM", upstreams.auth.to_string())
+            .env("LEDGER_UPSTREAM", upstreams.ledger.to_string())
+            .env("MAIL_INGEST_UPSTREAM", upstreams.mail_ingest.to_string())
+            .env("EXTRACTION_UPSTREAM", upstreams.extraction.to_string())
+            .env("BODY_LIMIT", &limits.body)
+            .env("IMPORT_BODY_LIMIT", &limits.import)
+            .output()?;
+        anyhow::ensure!(
+            render.status.success(),
+            "render.sh failed: {}",
+            String::from_utf8_lossy(&render.stderr)
+        );
+
+        let prefix_arg = format!("{}/", prefix.path().display());
+        let config = prefix.path().join("nginx.conf");
+        let child = Command::new(nginx_binary())
+            .args(["-p", &prefix_arg, "-c"])
+            .arg(&config)
+            .args(["-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let gateway = Self { port, child, prefix };
+        gateway.wait_until_listening(Duration::from_secs(10))?;
+        Ok(gateway)
+    }
+
+    fn wait_until_listening(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = std::fs::read_to_string(self.prefix.path().join("logs/error.log")).unwrap_or_default();
+        anyhow::bail!("nginx did not start listening on {}: {log}", self.port)
+    }
+
+    /// The gateway's base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> String {
+    std::env::var("PENNY_NGINX").unwrap_or_else(|_| "nginx".into())
+}

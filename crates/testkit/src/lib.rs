@@ -4,10 +4,12 @@
 //! test its own database and its own gateway on free ports, and cleans up afterwards, so tests
 //! run in parallel and never touch what `make run` uses.
 
+pub mod broker;
 pub mod db;
 pub mod gateway;
 pub mod service;
 
+pub use broker::{TcpProxy, TestVhost};
 pub use db::{TestDb, assert_migrations_round_trip};
 pub use gateway::Gateway;
 pub use service::{TestAuth, TestSettings};

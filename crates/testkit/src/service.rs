@@ -8,7 +8,7 @@ use penny_platform::signing::{SigningKey, jwks};
 use penny_platform::{CommonSettings, Settings};
 use secrecy::SecretString;
 
-use crate::TestDb;
+use crate::{TestDb, TestVhost};
 
 /// The issuer and audience tests sign for.
 pub const ISSUER: &str = "penny-test";
@@ -68,11 +68,12 @@ pub struct TestSettings {
 }
 
 impl TestSettings {
-    /// Settings pointing at `db`, verifying tokens of `auth`.
-    pub fn new(db: &TestDb, auth: &TestAuth) -> Self {
+    /// Settings pointing at `db` and the broker vhost `vhost`, verifying tokens of `auth`.
+    pub fn new(db: &TestDb, auth: &TestAuth, vhost: &TestVhost) -> Self {
         let common = CommonSettings {
             port: 0,
             database_url: SecretString::from(db.url()),
+            amqp_url: SecretString::from(vhost.url()),
             database_pool_size: 4,
             jwt_issuer: ISSUER.into(),
             jwt_audience: AUDIENCE.into(),

@@ -4,18 +4,20 @@
 
 use std::net::IpAddr;
 
+use crate::settings::ProxyNet;
+
 use actix_web::HttpRequest;
 
 /// The trusted gateway addresses, stored as app data.
 #[derive(Debug, Clone)]
-pub struct TrustedProxies(pub Vec<IpAddr>);
+pub struct TrustedProxies(pub Vec<ProxyNet>);
 
 /// Where the request really came from.
 pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
     let trusted = req.app_data::<actix_web::web::Data<TrustedProxies>>();
     match (peer, trusted) {
-        (Some(peer), Some(trusted)) if trusted.0.contains(&peer) => req
+        (Some(peer), Some(trusted)) if trusted.0.iter().any(|net| net.contains(&peer)) => req
             .headers()
             .get("x-real-ip")
             .and_then(|v| v.to_str().ok())

@@ -30,6 +30,30 @@ impl ReadinessCheck for DatabaseCheck {
     }
 }
 
+/// A dependency whose state a background task keeps in a flag (the relay sets the broker's).
+pub struct FlagCheck {
+    name: &'static str,
+    flag: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FlagCheck {
+    /// A check that passes while `flag` is true.
+    pub fn new(name: &'static str, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { name, flag }
+    }
+}
+
+impl ReadinessCheck for FlagCheck {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        let up = self.flag.load(std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move { if up { Ok(()) } else { Err("not connected".to_owned()) } })
+    }
+}
+
 /// The readiness checks of one service, stored as app data.
 #[derive(Clone, Default)]
 pub struct ReadinessChecks(pub Vec<Arc<dyn ReadinessCheck>>);

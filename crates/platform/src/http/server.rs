@@ -5,7 +5,9 @@
 //! route pattern, and a last step that gives every error produced by actix itself (405, an
 //! unrouted path, ...) the JSON error body.
 
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
+
+use crate::settings::ProxyNet;
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
@@ -33,7 +35,7 @@ pub struct PlatformState {
     pub readiness: ReadinessChecks,
     /// The service's OpenAPI document, served at `/openapi.json`.
     pub openapi: Arc<serde_json::Value>,
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<ProxyNet>,
     /// Largest JSON body, in bytes.
     pub json_limit: usize,
 }

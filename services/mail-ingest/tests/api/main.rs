@@ -1,4 +1,7 @@
 //! Integration tests of the mail-ingest service against the real PostgreSQL on the machine.
 
+// Tests fail by panicking; unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
 mod foundation;
 mod helpers;

@@ -1,0 +1,540 @@
+//! Consumers: batches applied in one database transaction, acked after the commit.
+//!
+//! [`Consumer::step`] takes what is ready (up to a batch), and for each message:
+//! - parses it with the handler's [`Decode`]; a message that cannot be parsed is parked at once
+//!   with the reason;
+//! - skips it if its id is already in the inbox (a redelivery or an outbox duplicate);
+//! - otherwise hands the batch to the [`Handler`] inside one transaction that also records the
+//!   ids in the inbox. If the batch fails, each message is tried alone so one poison message
+//!   does not hold back the rest; a message that still fails is sent to the next delay queue,
+//!   or parked once the retry budget is spent (and the handler's parking hook runs).
+//!
+//! Only then is the whole batch acked with one `multiple` ack. Nothing is ever dropped: every
+//! message ends applied, waiting in a retry queue, or parked. Tests drive `step` directly.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::{FutureExt, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, Consumer as LapinConsumer};
+use penny_contract::events::{Envelope, Event, EventError};
+use penny_contract::{MessageId, routing};
+use tokio_util::sync::CancellationToken;
+
+use super::publisher::{Outgoing, Publisher};
+use super::topology::{self, QueuePolicy, QueueSpec};
+use super::{Backoff, BrokerConfig, BrokerError, headers};
+use crate::db::DbPool;
+
+/// How a message body becomes the handler's type.
+pub trait Decode: Sized + Clone + Send + Sync + 'static {
+    /// Parses one message; an error parks the message as malformed.
+    fn decode(routing_key: &str, body: &[u8]) -> Result<Self, EventError>;
+}
+
+impl<E: Event + Clone + Send + Sync + 'static> Decode for Envelope<E> {
+    fn decode(_: &str, body: &[u8]) -> Result<Self, EventError> {
+        Envelope::from_slice(body)
+    }
+}
+
+/// A parsed message and what the broker said about it.
+#[derive(Debug, Clone)]
+pub struct Delivered<M> {
+    pub message_id: MessageId,
+    pub routing_key: String,
+    pub message: M,
+    /// How many times a handler already failed on it.
+    pub attempt: u32,
+    pub headers: HashMap<String, String>,
+}
+
+/// A handler failure: retried with back-off, then parked with this text as the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+impl HandlerError {
+    /// Wraps any error.
+    pub fn new(error: impl std::fmt::Display) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for HandlerError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::new(error)
+    }
+}
+
+impl From<crate::db::DbError> for HandlerError {
+    fn from(error: crate::db::DbError) -> Self {
+        Self::new(error)
+    }
+}
+
+/// What a service does with the messages of one queue.
+pub trait Handler: Send + Sync + 'static {
+    /// The parsed message type.
+    type Message: Decode;
+
+    /// Applies a batch inside the open transaction `conn`; the consumer commits and acks.
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        batch: &'a [Delivered<Self::Message>],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Runs, in its own transaction, when a message that parsed is parked after its retries
+    /// (extraction publishes a FAILED outcome for a parked request here).
+    fn on_parked<'a>(
+        &'a self,
+        _conn: &'a mut AsyncPgConnection,
+        _message: &'a Delivered<Self::Message>,
+        _reason: &'a str,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async { Ok(()) }
+    }
+
+    /// Runs after a batch committed (to update in-memory caches).
+    fn after_commit(&self, _batch: &[Delivered<Self::Message>]) {}
+}
+
+/// Consumer tuning.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub queue: QueueSpec,
+    /// Messages per transaction.
+    pub batch_size: usize,
+    /// Unacked messages the broker may send ahead; about 3× the batch keeps the pipe full.
+    pub prefetch: u16,
+    pub policy: QueuePolicy,
+    /// The queues to declare on connecting (normally just this consumer's).
+    pub declare: Vec<QueueSpec>,
+    /// How often an idle consumer checks that the broker still counts it as a consumer of its
+    /// queue (a deleted and re-declared quorum queue does not always cancel its consumers).
+    pub liveness_check: Duration,
+}
+
+impl ConsumerConfig {
+    /// Defaults for `queue`.
+    pub fn new(queue: QueueSpec) -> Self {
+        Self {
+            queue,
+            batch_size: 100,
+            prefetch: 300,
+            policy: QueuePolicy::default(),
+            declare: vec![queue],
+            liveness_check: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// Messages taken from the queue.
+    pub received: usize,
+    /// Applied by the handler.
+    pub applied: usize,
+    /// Already in the inbox: acked without effect.
+    pub duplicates: usize,
+    /// Sent to a delay queue.
+    pub retried: usize,
+    /// Parked (malformed or out of retries).
+    pub parked: usize,
+}
+
+struct Link {
+    connection: Connection,
+    publisher: Publisher,
+    stream: LapinConsumer,
+    last_checked: std::time::Instant,
+}
+
+/// Consumes one queue with one handler.
+pub struct Consumer<H: Handler> {
+    handler: H,
+    pool: DbPool,
+    broker: BrokerConfig,
+    config: ConsumerConfig,
+    link: Option<Link>,
+}
+
+#[derive(QueryableByName)]
+struct Fresh {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    message_id: uuid::Uuid,
+}
+
+/// Records `ids` in the inbox of `consumer` and returns those not seen before.
+async fn claim(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<uuid::Uuid>, diesel::result::Error> {
+    let fresh: Vec<Fresh> = diesel::sql_query(
+        "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::uuid[]) \
+         ON CONFLICT DO NOTHING RETURNING message_id",
+    )
+    .bind::<diesel::sql_types::Text, _>(consumer)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(fresh.into_iter().map(|f| f.message_id).collect())
+}
+
+enum Parsed<M> {
+    Ok(Delivered<M>),
+    Malformed(String),
+}
+
+impl<H: Handler> Consumer<H> {
+    /// A consumer of `config.queue`; it connects on its first step.
+    pub fn new(handler: H, pool: DbPool, broker: BrokerConfig, config: ConsumerConfig) -> Self {
+        Self { handler, pool, broker, config, link: None }
+    }
+
+    /// The handler (tests inspect it).
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    async fn connect(&mut self) -> Result<(), BrokerError> {
+        if let Some(link) = &self.link
+            && link.connection.status().connected()
+            && link.publisher.channel().status().connected()
+        {
+            return Ok(());
+        }
+        self.link = None;
+        let connection = self.broker.connect().await?;
+        let publisher = Publisher::open(&connection).await?;
+        topology::declare(publisher.channel(), &self.config.declare, &self.config.policy).await?;
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(self.config.prefetch, BasicQosOptions::default()).await?;
+        let stream = channel
+            .basic_consume(
+                self.config.queue.name.into(),
+                format!("{}-{}", self.config.queue.name, uuid::Uuid::now_v7().simple()).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue = self.config.queue.name, "consuming");
+        self.link = Some(Link { connection, publisher, stream, last_checked: std::time::Instant::now() });
+        Ok(())
+    }
+
+    /// Waits up to `wait` for a first message, takes whatever else is ready up to a batch,
+    /// processes it and acks it.
+    pub async fn step(&mut self, wait: Duration) -> Result<StepOutcome, BrokerError> {
+        self.connect().await?;
+        let deliveries = self.receive(wait).await?;
+        if deliveries.is_empty() {
+            self.check_liveness().await?;
+            return Ok(StepOutcome::default());
+        }
+        let outcome = self.process(&deliveries).await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // Nothing was acked: drop the channel so the broker redelivers the batch.
+                self.link = None;
+                return Err(error);
+            }
+        };
+        if let Some(last) = deliveries.last() {
+            let acked = last.acker.ack(BasicAckOptions { multiple: true }).await;
+            if !matches!(acked, Ok(true)) {
+                // The channel died after the commit: the broker redelivers and the inbox turns
+                // the redelivery into a no-op.
+                tracing::warn!(
+                    queue = self.config.queue.name,
+                    "ack not delivered; messages will be redelivered"
+                );
+                self.link = None;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// When idle, asks the broker (a passive declare) whether the queue still exists and still
+    /// has a consumer; if not, drops the link so the next step declares and subscribes again.
+    async fn check_liveness(&mut self) -> Result<(), BrokerError> {
+        let Some(link) = self.link.as_mut() else { return Ok(()) };
+        if link.last_checked.elapsed() < self.config.liveness_check {
+            return Ok(());
+        }
+        link.last_checked = std::time::Instant::now();
+        let queue = self.config.queue.name;
+        let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let alive = match link
+            .publisher
+            .channel()
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+        {
+            Ok(state) => state.consumer_count() > 0,
+            Err(_) => false,
+        };
+        if !alive {
+            tracing::warn!(queue, "the broker no longer counts this consumer; subscribing again");
+            self.link = None;
+            return Err(BrokerError::NotSubscribed);
+        }
+        Ok(())
+    }
+
+    /// Takes and applies a batch like [`Consumer::step`], then drops the connection without
+    /// acking: what a consumer killed between its commit and its ack leaves behind. For tests.
+    #[doc(hidden)]
+    pub async fn step_then_crash(&mut self, wait: Duration) -> Result<StepOutcome, BrokerError> {
+        self.connect().await?;
+        let deliveries = self.receive(wait).await?;
+        let outcome =
+            if deliveries.is_empty() { StepOutcome::default() } else { self.process(&deliveries).await? };
+        if let Some(link) = self.link.take() {
+            let _ = link.connection.close(0, "simulated crash".into()).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn receive(&mut self, wait: Duration) -> Result<Vec<Delivery>, BrokerError> {
+        let Some(link) = self.link.as_mut() else { return Err(BrokerError::NotSubscribed) };
+        let mut deliveries = Vec::new();
+        match tokio::time::timeout(wait, link.stream.next()).await {
+            Err(_) => return Ok(deliveries),
+            Ok(None) => {
+                self.link = None;
+                return Err(BrokerError::NotSubscribed);
+            }
+            Ok(Some(delivery)) => deliveries.push(delivery?),
+        }
+        while deliveries.len() < self.config.batch_size {
+            match link.stream.next().now_or_never() {
+                Some(Some(Ok(delivery))) => deliveries.push(delivery),
+                Some(Some(Err(error))) => return Err(error.into()),
+                Some(None) | None => break,
+            }
+        }
+        Ok(deliveries)
+    }
+
+    fn parse(delivery: &Delivery) -> Parsed<H::Message> {
+        let headers = headers::strings(delivery.properties.headers().as_ref());
+        let routing_key = headers
+            .get(headers::ORIGINAL_ROUTING_KEY)
+            .cloned()
+            .unwrap_or_else(|| delivery.routing_key.as_str().to_owned());
+        let Some(message_id) =
+            delivery.properties.message_id().as_ref().and_then(|id| id.as_str().parse().ok())
+        else {
+            return Parsed::Malformed("the message has no valid message_id".into());
+        };
+        match H::Message::decode(&routing_key, &delivery.data) {
+            Ok(message) => {
+                let attempt = headers.get(headers::ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(0);
+                Parsed::Ok(Delivered { message_id, routing_key, message, attempt, headers })
+            }
+            Err(error) => Parsed::Malformed(error.to_string()),
+        }
+    }
+
+    async fn process(&mut self, deliveries: &[Delivery]) -> Result<StepOutcome, BrokerError> {
+        let mut outcome = StepOutcome { received: deliveries.len(), ..Default::default() };
+        let mut batch = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            match Self::parse(delivery) {
+                Parsed::Ok(message) => batch.push((delivery, message)),
+                Parsed::Malformed(reason) => {
+                    tracing::warn!(queue = self.config.queue.name, %reason, "parking a malformed message");
+                    self.park(delivery, "malformed", &reason).await?;
+                    outcome.parked += 1;
+                }
+            }
+        }
+        if batch.is_empty() {
+            return Ok(outcome);
+        }
+        let messages: Vec<Delivered<H::Message>> = batch.iter().map(|(_, m)| m.clone()).collect();
+        match self.apply(&messages).await {
+            Ok(applied) => {
+                outcome.applied += applied;
+                outcome.duplicates += messages.len() - applied;
+                return Ok(outcome);
+            }
+            Err(ApplyError::Broker(error)) => return Err(error),
+            Err(ApplyError::Handler(error)) if messages.len() > 1 => {
+                tracing::debug!(%error, "batch failed; applying its messages one at a time");
+            }
+            Err(ApplyError::Handler(_)) => {}
+        }
+        for (delivery, message) in &batch {
+            match self.apply(std::slice::from_ref(message)).await {
+                Ok(applied) => {
+                    outcome.applied += applied;
+                    outcome.duplicates += 1 - applied;
+                }
+                Err(ApplyError::Broker(error)) => return Err(error),
+                Err(ApplyError::Handler(error)) => {
+                    if self.retry_or_park(delivery, message, &error.0).await? {
+                        outcome.retried += 1;
+                    } else {
+                        outcome.parked += 1;
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn apply(&self, messages: &[Delivered<H::Message>]) -> Result<usize, ApplyError> {
+        let consumer = self.config.queue.name;
+        let handler = &self.handler;
+        let mut conn = self.pool.get().await.map_err(|e| ApplyError::Broker(e.into()))?;
+        let applied = conn
+            .transaction(async |tx| {
+                let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.message_id.as_uuid()).collect();
+                let mut fresh: HashSet<uuid::Uuid> =
+                    claim(tx, consumer, &ids).await.map_err(ApplyError::from_db)?.into_iter().collect();
+                // `remove` keeps only the first copy when one batch holds a message twice.
+                let new: Vec<Delivered<H::Message>> =
+                    messages.iter().filter(|m| fresh.remove(&m.message_id.as_uuid())).cloned().collect();
+                if !new.is_empty() {
+                    handler.handle(tx, &new).await.map_err(ApplyError::Handler)?;
+                }
+                Ok::<_, ApplyError>(new)
+            })
+            .await?;
+        self.handler.after_commit(&applied);
+        Ok(applied.len())
+    }
+
+    /// Sends a failed message to its next delay queue (`true`) or parks it (`false`).
+    async fn retry_or_park(
+        &mut self,
+        delivery: &Delivery,
+        message: &Delivered<H::Message>,
+        error: &str,
+    ) -> Result<bool, BrokerError> {
+        let attempt = message.attempt + 1;
+        let queue = self.config.queue.name;
+        let steps = self.config.policy.retry_delays.len();
+        if (attempt as usize) <= steps {
+            tracing::warn!(queue, message.id = %message.message_id, attempt, %error, "handler failed; retrying later");
+            let retry = topology::retry_queue(queue, attempt as usize);
+            self.republish(
+                delivery,
+                "",
+                &retry,
+                &[(headers::ATTEMPT, attempt.to_string()), (headers::ERROR, truncate(error))],
+            )
+            .await?;
+            return Ok(true);
+        }
+        tracing::error!(queue, message.id = %message.message_id, %error, "handler failed after every retry; parking");
+        self.park(delivery, "retries_exhausted", error).await?;
+        let handler = &self.handler;
+        let mut conn = self.pool.get().await?;
+        let hook = conn.transaction(async |tx| handler.on_parked(tx, message, error).await).await;
+        if let Err(hook_error) = hook {
+            // The message is parked either way; an operator replays it from the parking queue.
+            tracing::error!(queue, message.id = %message.message_id, error = %hook_error, "parking hook failed");
+        }
+        Ok(false)
+    }
+
+    async fn park(&mut self, delivery: &Delivery, reason: &str, detail: &str) -> Result<(), BrokerError> {
+        let queue = self.config.queue.name;
+        self.republish(
+            delivery,
+            routing::DEAD_LETTER_EXCHANGE,
+            queue,
+            &[
+                (headers::PARK_REASON, reason.to_owned()),
+                (headers::ERROR, truncate(detail)),
+                (headers::CONSUMER, queue.to_owned()),
+            ],
+        )
+        .await
+    }
+
+    /// Publishes a copy of `delivery` (body, id, headers plus `extra`) and waits for its confirm.
+    async fn republish(
+        &mut self,
+        delivery: &Delivery,
+        exchange: &str,
+        routing_key: &str,
+        extra: &[(&str, String)],
+    ) -> Result<(), BrokerError> {
+        let Some(link) = self.link.as_ref() else { return Err(BrokerError::NotSubscribed) };
+        let mut carried = headers::strings(delivery.properties.headers().as_ref());
+        carried
+            .entry(headers::ORIGINAL_ROUTING_KEY.to_owned())
+            .or_insert_with(|| delivery.routing_key.as_str().to_owned());
+        for (key, value) in extra {
+            carried.insert((*key).to_owned(), value.clone());
+        }
+        let message_id =
+            delivery.properties.message_id().as_ref().map(|id| id.as_str().to_owned()).unwrap_or_default();
+        let outgoing = Outgoing {
+            exchange,
+            routing_key,
+            message_id,
+            body: &delivery.data,
+            headers: headers::table(carried.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+        };
+        link.publisher.publish(std::slice::from_ref(&outgoing)).await?;
+        Ok(())
+    }
+
+    /// Steps until `shutdown` is cancelled, reconnecting with back-off after failures (and after
+    /// the broker cancels the subscription, e.g. when the queue was deleted).
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new();
+        let queue = self.config.queue.name;
+        while !shutdown.is_cancelled() {
+            match self.step(Duration::from_millis(500)).await {
+                Ok(_) => backoff.reset(),
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(queue, %error, retry_in_ms = delay.as_millis() as u64, "consumer failed; reconnecting");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        tracing::info!(queue, "consumer stopped");
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(500).collect()
+}
+
+enum ApplyError {
+    Handler(HandlerError),
+    Broker(BrokerError),
+}
+
+impl ApplyError {
+    fn from_db(error: diesel::result::Error) -> Self {
+        ApplyError::Broker(error.into())
+    }
+}
+
+impl From<diesel::result::Error> for ApplyError {
+    fn from(error: diesel::result::Error) -> Self {
+        // A failed commit or rollback: the database is in trouble, not the message.
+        ApplyError::Broker(error.into())
+    }
+}

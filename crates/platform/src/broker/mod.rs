@@ -1,0 +1,114 @@
+//! The RabbitMQ layer: topology, publishing with confirms, the outbox relay and consumers with
+//! retries, parking and an inbox. It loses nothing and applies nothing twice:
+//!
+//! - a service writes events to its outbox in the transaction of the change ([`crate::outbox`]);
+//! - the [`relay::Relay`] publishes pending rows in order, persistent and `mandatory`, awaits the
+//!   broker's confirms for the whole batch and only then marks the rows sent;
+//! - a [`consumer::Consumer`] takes a batch, applies it in one database transaction that also
+//!   records every message id in the inbox (so a redelivery is a no-op), commits, and only then
+//!   acks (one `multiple` ack). A message that cannot be parsed is parked at once; a handler
+//!   error is retried through delay queues and parked after the budget, with the reason.
+//!
+//! Every component owns its connection and reconnects with back-off after an outage,
+//! re-declaring the topology and re-subscribing.
+
+pub mod consumer;
+pub mod headers;
+pub mod publisher;
+pub mod relay;
+pub mod topology;
+
+use std::time::Duration;
+
+use lapin::{Connection, ConnectionProperties};
+use secrecy::{ExposeSecret, SecretString};
+
+pub use consumer::{Consumer, ConsumerConfig, Decode, Delivered, Handler, HandlerError, StepOutcome};
+pub use publisher::Publisher;
+pub use relay::Relay;
+pub use topology::QueueSpec;
+
+/// Failures talking to the broker (or to the database on the broker's behalf).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("broker: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("the broker refused (nacked) a published message")]
+    Nacked,
+    #[error("timed out waiting for the broker")]
+    Timeout,
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("the consumer is not subscribed (the broker cancelled it or the channel closed)")]
+    NotSubscribed,
+    #[error("{0} message(s) had no queue bound for their routing key; they stay in the outbox")]
+    Unroutable(usize),
+}
+
+impl From<diesel::result::Error> for BrokerError {
+    fn from(error: diesel::result::Error) -> Self {
+        BrokerError::Db(error.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for BrokerError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        BrokerError::Db(error.into())
+    }
+}
+
+/// Where the broker is.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `amqp://user:pass@host:port/vhost`.
+    pub url: SecretString,
+    /// A name for the connection, shown in RabbitMQ's management UI.
+    pub connection_name: String,
+}
+
+impl BrokerConfig {
+    /// Opens a connection (one attempt, bounded by a timeout).
+    pub async fn connect(&self) -> Result<Connection, BrokerError> {
+        let properties =
+            ConnectionProperties::default().with_connection_name(self.connection_name.as_str().into());
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            Connection::connect(self.url.expose_secret(), properties),
+        )
+        .await
+        .map_err(|_| BrokerError::Timeout)?
+        .map_err(BrokerError::from)
+    }
+}
+
+/// Exponential back-off with jitter for reconnecting: 100 ms doubling up to 10 s.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    /// Starts at the shortest delay.
+    pub fn new() -> Self {
+        Self { attempt: 0 }
+    }
+
+    /// The next delay to wait.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = 100u64.saturating_mul(1 << self.attempt.min(7)).min(10_000);
+        self.attempt = self.attempt.saturating_add(1);
+        let jitter = rand::random::<u64>() % (base / 4 + 1);
+        Duration::from_millis(base + jitter)
+    }
+
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,274 @@
+//! The outbox relay: publishes pending outbox rows in order and marks them sent once the broker
+//! has confirmed them.
+//!
+//! A batch is selected `FOR UPDATE SKIP LOCKED` inside a transaction that stays open while the
+//! batch is published and confirmed, and the rows are marked sent in that same transaction. Two
+//! replicas therefore never publish the same row, and a row is published again only if the
+//! relay dies between the broker's confirms and the commit (consumers absorb that duplicate).
+//! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll.
+//!
+//! A row that no queue takes (its consumer has never started, so its queue does not exist yet)
+//! stays pending and is offered again after a back-off, so an event published before its
+//! consumer's first start is delayed, not lost. Each consumer declares its own queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt;
+use lapin::Connection;
+use penny_contract::routing;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use super::publisher::{Outgoing, Publisher};
+use super::topology::{self, QueuePolicy};
+use super::{Backoff, BrokerConfig, BrokerError, headers};
+use crate::db::{DbConfig, DbPool};
+use crate::outbox::{OutboxRow, outbox};
+
+/// Relay tuning.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Rows per batch (one transaction, one wait for confirms).
+    pub batch_size: i64,
+    /// How long to sleep when nothing notifies.
+    pub poll_interval: Duration,
+    /// Queues to declare on connecting besides the exchanges (normally none: each consumer
+    /// declares its own).
+    pub queues: Vec<topology::QueueSpec>,
+    pub policy: QueuePolicy,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            queues: Vec::new(),
+            policy: QueuePolicy::default(),
+        }
+    }
+}
+
+/// Publishes one service's outbox.
+pub struct Relay {
+    connected: Arc<AtomicBool>,
+    pool: DbPool,
+    db: DbConfig,
+    broker: BrokerConfig,
+    config: RelayConfig,
+    link: Option<(Connection, Publisher)>,
+}
+
+impl Relay {
+    /// A relay for the outbox in `db`'s schema.
+    pub fn new(pool: DbPool, db: DbConfig, broker: BrokerConfig, config: RelayConfig) -> Self {
+        Self { connected: Arc::new(AtomicBool::new(false)), pool, db, broker, config, link: None }
+    }
+
+    /// A flag that is true while the last attempt to reach the broker succeeded (readiness).
+    pub fn connected_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.connected)
+    }
+
+    async fn publisher(&mut self) -> Result<Publisher, BrokerError> {
+        if let Some((connection, publisher)) = &self.link
+            && connection.status().connected()
+            && publisher.channel().status().connected()
+        {
+            return Ok(publisher.clone());
+        }
+        self.link = None;
+        let connection = self.broker.connect().await?;
+        let publisher = Publisher::open(&connection).await?;
+        topology::declare(publisher.channel(), &self.config.queues, &self.config.policy).await?;
+        self.link = Some((connection, publisher.clone()));
+        Ok(publisher)
+    }
+
+    /// Publishes one batch of pending rows; returns how many were published and marked.
+    pub async fn step(&mut self) -> Result<usize, BrokerError> {
+        self.step_inner(true).await
+    }
+
+    /// Publishes a batch and has the broker confirm it, then rolls back instead of marking the
+    /// rows sent: what a relay that dies at the worst moment leaves behind. For tests.
+    #[doc(hidden)]
+    pub async fn step_then_crash(&mut self) -> Result<usize, BrokerError> {
+        self.step_inner(false).await
+    }
+
+    async fn step_inner(&mut self, mark: bool) -> Result<usize, BrokerError> {
+        let publisher = match self.publisher().await {
+            Ok(publisher) => publisher,
+            Err(error) => {
+                self.link = None;
+                return Err(error);
+            }
+        };
+        let batch_size = self.config.batch_size;
+        let mut conn = self.pool.get().await?;
+        let result = conn
+            .transaction(async |tx| {
+                let rows: Vec<OutboxRow> = outbox::table
+                    .filter(outbox::published_at.is_null())
+                    .order(outbox::id)
+                    .limit(batch_size)
+                    .for_update()
+                    .skip_locked()
+                    .select(OutboxRow::as_select())
+                    .load(tx)
+                    .await?;
+                if rows.is_empty() {
+                    return Ok((0, 0));
+                }
+                let routed = publish_rows(&publisher, &rows).await?;
+                if !mark {
+                    return Err(BrokerError::Db(diesel::result::Error::RollbackTransaction.into()));
+                }
+                let ids: Vec<i64> =
+                    rows.iter().zip(&routed).filter(|(_, routed)| **routed).map(|(r, _)| r.id).collect();
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                    .set(outbox::published_at.eq(diesel::dsl::now))
+                    .execute(tx)
+                    .await?;
+                Ok((ids.len(), rows.len() - ids.len()))
+            })
+            .await;
+        match result {
+            Ok((_, unroutable)) if unroutable > 0 => {
+                self.connected.store(true, Ordering::Relaxed);
+                Err(BrokerError::Unroutable(unroutable))
+            }
+            Ok((published, _)) => {
+                self.connected.store(true, Ordering::Relaxed);
+                Ok(published)
+            }
+            Err(BrokerError::Db(crate::db::DbError::Query(diesel::result::Error::RollbackTransaction)))
+                if !mark =>
+            {
+                Ok(0)
+            }
+            Err(error) => {
+                self.link = None;
+                if !matches!(error, BrokerError::Db(_)) {
+                    self.connected.store(false, Ordering::Relaxed);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Publishes everything pending; returns the number of rows published.
+    pub async fn drain(&mut self) -> Result<usize, BrokerError> {
+        let mut total = 0;
+        loop {
+            let published = self.step().await?;
+            total += published;
+            if published == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled, reconnecting to the broker and the database with
+    /// back-off when either goes away.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new();
+        let mut listener: Option<AsyncPgConnection> = None;
+        while !shutdown.is_cancelled() {
+            match self.drain().await {
+                Ok(published) => {
+                    backoff.reset();
+                    if published > 0 {
+                        tracing::debug!(published, "outbox relay published");
+                    }
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    match &error {
+                        BrokerError::Unroutable(_) => {
+                            tracing::info!(%error, retry_in_ms = delay.as_millis() as u64, "waiting for consumers")
+                        }
+                        _ => {
+                            tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "outbox relay failed")
+                        }
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                    continue;
+                }
+            }
+            if listener.is_none() {
+                listener = self.listen().await.ok();
+            }
+            let wait = async {
+                match listener.as_mut() {
+                    Some(conn) => {
+                        let notifications = conn.notifications_stream();
+                        futures::pin_mut!(notifications);
+                        match tokio::time::timeout(self.config.poll_interval, notifications.next()).await {
+                            Ok(Some(Ok(_))) | Err(_) => true,
+                            // The listening connection failed: poll until it is re-established.
+                            Ok(Some(Err(_)) | None) => false,
+                        }
+                    }
+                    None => {
+                        tokio::time::sleep(self.config.poll_interval).await;
+                        true
+                    }
+                }
+            };
+            tokio::select! {
+                healthy = wait => if !healthy { listener = None },
+                () = shutdown.cancelled() => break,
+            }
+        }
+        tracing::info!("outbox relay stopped");
+    }
+
+    async fn listen(&self) -> Result<AsyncPgConnection, BrokerError> {
+        let mut conn = AsyncPgConnection::establish(self.db.url.expose_secret())
+            .await
+            .map_err(|e| BrokerError::Db(e.into()))?;
+        diesel::sql_query(format!("LISTEN \"{}.outbox\"", self.db.schema)).execute(&mut conn).await?;
+        Ok(conn)
+    }
+}
+
+/// Publishes the rows; returns, per row, whether a queue took it.
+async fn publish_rows(publisher: &Publisher, rows: &[OutboxRow]) -> Result<Vec<bool>, BrokerError> {
+    let bodies: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|row| serde_json::to_vec(&row.body))
+        .collect::<Result<_, _>>()
+        .map_err(crate::db::DbError::from)?;
+    let messages: Vec<Outgoing<'_>> = rows
+        .iter()
+        .zip(&bodies)
+        .map(|(row, body)| {
+            let mut carried: Vec<(&str, String)> = row
+                .headers
+                .as_object()
+                .map(|map| {
+                    map.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?.to_owned()))).collect()
+                })
+                .unwrap_or_default();
+            carried.push((headers::ORIGINAL_ROUTING_KEY, row.routing_key.clone()));
+            Outgoing {
+                exchange: routing::EVENTS_EXCHANGE,
+                routing_key: &row.routing_key,
+                message_id: row.message_id.to_string(),
+                body,
+                headers: headers::table(carried),
+            }
+        })
+        .collect();
+    let report = publisher.publish(&messages).await?;
+    Ok(report.routed)
+}

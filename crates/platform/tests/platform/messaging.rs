@@ -1,0 +1,383 @@
+//! The messaging layer against the real RabbitMQ (a vhost per test) and PostgreSQL.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use lapin::options::{BasicGetOptions, QueueDeleteOptions};
+use penny_contract::events::UserDeleted;
+use penny_contract::{Envelope, UserId};
+use penny_platform::broker::consumer::{ConsumerConfig, Delivered, Handler, HandlerError};
+use penny_platform::broker::publisher::{Outgoing, Publisher};
+use penny_platform::broker::relay::{Relay, RelayConfig};
+use penny_platform::broker::topology::{self, QueuePolicy, QueueSpec};
+use penny_platform::broker::{BrokerConfig, Consumer, headers};
+use penny_platform::outbox;
+use penny_testkit::{TcpProxy, TestVhost};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::TestStore;
+
+const QUEUE: QueueSpec = QueueSpec { name: "test.widgets", bindings: &["user.deleted"] };
+
+fn policy() -> QueuePolicy {
+    QueuePolicy {
+        delivery_limit: 3,
+        retry_delays: vec![Duration::from_millis(100), Duration::from_millis(200)],
+    }
+}
+
+fn broker(url: String) -> BrokerConfig {
+    BrokerConfig { url: SecretString::from(url), connection_name: "test".into() }
+}
+
+/// Applies each `user.deleted` as one widget row named after the user; fails on `poison`.
+struct Widgets {
+    poison: HashSet<UserId>,
+}
+
+impl Handler for Widgets {
+    type Message = Envelope<UserDeleted>;
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        batch: &[Delivered<Self::Message>],
+    ) -> Result<(), HandlerError> {
+        for delivered in batch {
+            let user = delivered.message.payload.user_id;
+            if self.poison.contains(&user) {
+                return Err(HandlerError::new("this user is poison"));
+            }
+            insert_widget(conn, &user.to_string()).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_parked(
+        &self,
+        conn: &mut AsyncPgConnection,
+        message: &Delivered<Self::Message>,
+        _reason: &str,
+    ) -> Result<(), HandlerError> {
+        Ok(insert_widget(conn, &format!("parked:{}", message.message.payload.user_id)).await?)
+    }
+}
+
+async fn insert_widget(conn: &mut AsyncPgConnection, name: &str) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("INSERT INTO widgets (id, name) VALUES ($1, $2)")
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
+        .bind::<diesel::sql_types::Text, _>(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+struct Rig {
+    store: TestStore,
+    vhost: TestVhost,
+}
+
+impl Rig {
+    async fn new() -> Self {
+        penny_platform::telemetry::init_for_test();
+        Self { store: TestStore::new().await, vhost: TestVhost::new().await }
+    }
+
+    fn relay(&self, url: String) -> Relay {
+        let config = RelayConfig {
+            batch_size: 200,
+            poll_interval: Duration::from_millis(50),
+            queues: vec![QUEUE],
+            policy: policy(),
+        };
+        Relay::new(self.store.pool.clone(), self.store.config.clone(), broker(url), config)
+    }
+
+    fn consumer(&self, url: String, poison: HashSet<UserId>) -> Consumer<Widgets> {
+        let config = ConsumerConfig {
+            queue: QUEUE,
+            batch_size: 50,
+            prefetch: 150,
+            policy: policy(),
+            declare: vec![QUEUE],
+            liveness_check: Duration::from_millis(300),
+        };
+        Consumer::new(Widgets { poison }, self.store.pool.clone(), broker(url), config)
+    }
+
+    /// Enqueues `count` events in transactions of up to 100; returns their users.
+    async fn enqueue(&self, count: usize) -> Vec<UserId> {
+        let users: Vec<UserId> = (0..count).map(|_| UserId::new()).collect();
+        let mut conn = self.store.pool.get().await.unwrap();
+        for chunk in users.chunks(100) {
+            use diesel_async::AsyncConnection;
+            conn.transaction(async |tx| {
+                for user in chunk {
+                    outbox::enqueue(tx, &Envelope::new(UserDeleted { user_id: *user }, None)).await?;
+                }
+                Ok::<_, penny_platform::db::DbError>(())
+            })
+            .await
+            .unwrap();
+        }
+        users
+    }
+
+    /// (distinct names, rows) in the widgets table.
+    async fn effects(&self) -> (i64, i64) {
+        #[derive(QueryableByName)]
+        struct Counts {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            distinct_names: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            total: i64,
+        }
+        let mut conn = self.store.pool.get().await.unwrap();
+        let counts: Counts = diesel::sql_query(
+            "SELECT count(DISTINCT name) AS distinct_names, count(*) AS total FROM widgets",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        (counts.distinct_names, counts.total)
+    }
+}
+
+/// Steps `consumer` until `done` holds for the running totals, or panics after `limit`.
+async fn drive(
+    consumer: &mut Consumer<Widgets>,
+    limit: Duration,
+    done: impl Fn(&penny_platform::broker::StepOutcome) -> bool,
+) -> penny_platform::broker::StepOutcome {
+    let deadline = Instant::now() + limit;
+    let mut total = penny_platform::broker::StepOutcome::default();
+    while !done(&total) {
+        assert!(Instant::now() < deadline, "gave up waiting; so far {total:?}");
+        if let Ok(step) = consumer.step(Duration::from_millis(200)).await {
+            total.received += step.received;
+            total.applied += step.applied;
+            total.duplicates += step.duplicates;
+            total.retried += step.retried;
+            total.parked += step.parked;
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn events_published_while_the_broker_is_cut_off_arrive_once_it_is_back() {
+    let rig = Rig::new().await;
+    let proxy = TcpProxy::start("127.0.0.1:5672").await;
+    let mut relay = rig.relay(rig.vhost.url_via(&proxy.address()));
+    let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
+    consumer.step(Duration::from_millis(10)).await.unwrap(); // declares the topology
+
+    proxy.cut();
+    rig.enqueue(20).await;
+    assert!(relay.step().await.is_err(), "nothing can be published while cut off");
+    assert_eq!(outbox::pending(&mut rig.store.pool.get().await.unwrap(), 100).await.unwrap().len(), 20);
+
+    proxy.restore();
+    assert_eq!(relay.drain().await.unwrap(), 20);
+    let total = drive(&mut consumer, Duration::from_secs(20), |t| t.applied >= 20).await;
+    assert_eq!(total.applied, 20);
+    assert_eq!(rig.effects().await, (20, 20));
+}
+
+#[tokio::test]
+async fn a_relay_that_dies_after_the_confirms_publishes_again_and_the_inbox_absorbs_it() {
+    let rig = Rig::new().await;
+    let mut relay = rig.relay(rig.vhost.url());
+    let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
+    rig.enqueue(10).await;
+
+    assert_eq!(relay.step_then_crash().await.unwrap(), 0);
+    assert_eq!(outbox::pending(&mut rig.store.pool.get().await.unwrap(), 100).await.unwrap().len(), 10);
+    assert_eq!(relay.drain().await.unwrap(), 10, "the unmarked rows are published again");
+
+    let total = drive(&mut consumer, Duration::from_secs(20), |t| t.received >= 20).await;
+    assert_eq!((total.applied, total.duplicates), (10, 10));
+    assert_eq!(rig.effects().await, (10, 10));
+}
+
+#[tokio::test]
+async fn a_consumer_that_dies_after_commit_and_before_ack_books_nothing_twice() {
+    let rig = Rig::new().await;
+    let mut relay = rig.relay(rig.vhost.url());
+    rig.enqueue(10).await;
+    relay.drain().await.unwrap();
+
+    let mut first = rig.consumer(rig.vhost.url(), HashSet::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut committed = 0;
+    while committed < 10 && Instant::now() < deadline {
+        committed += first.step_then_crash(Duration::from_millis(200)).await.unwrap().applied;
+    }
+    assert_eq!(committed, 10);
+    drop(first);
+
+    let mut second = rig.consumer(rig.vhost.url(), HashSet::new());
+    let total = drive(&mut second, Duration::from_secs(20), |t| t.received >= 10).await;
+    assert_eq!((total.applied, total.duplicates), (0, 10), "every redelivery is a duplicate");
+    assert_eq!(rig.effects().await, (10, 10));
+}
+
+#[tokio::test]
+async fn the_same_message_delivered_five_times_has_one_effect() {
+    let rig = Rig::new().await;
+    let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
+    consumer.step(Duration::from_millis(10)).await.unwrap();
+
+    let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
+    let body = serde_json::to_vec(&envelope).unwrap();
+    let connection = broker(rig.vhost.url()).connect().await.unwrap();
+    let publisher = Publisher::open(&connection).await.unwrap();
+    let message = Outgoing {
+        exchange: "penny.events",
+        routing_key: "user.deleted",
+        message_id: envelope.message_id.to_string(),
+        body: &body,
+        headers: Default::default(),
+    };
+    publisher.publish(&vec![message; 5]).await.unwrap();
+
+    let total = drive(&mut consumer, Duration::from_secs(20), |t| t.received >= 5).await;
+    assert_eq!((total.applied, total.duplicates), (1, 4));
+    assert_eq!(rig.effects().await, (1, 1));
+}
+
+#[tokio::test]
+async fn poison_is_parked_after_its_retries_malformed_at_once_and_nothing_is_lost() {
+    let rig = Rig::new().await;
+    let mut relay = rig.relay(rig.vhost.url());
+    let users = rig.enqueue(30).await;
+    let poison: HashSet<UserId> = users.iter().take(2).copied().collect();
+    let mut consumer = rig.consumer(rig.vhost.url(), poison.clone());
+    relay.drain().await.unwrap();
+
+    let connection = broker(rig.vhost.url()).connect().await.unwrap();
+    let publisher = Publisher::open(&connection).await.unwrap();
+    let garbage = [
+        (b"not json".to_vec(), uuid::Uuid::now_v7().to_string()),
+        (br#"{"message_id":"x","type":"user.deleted"}"#.to_vec(), uuid::Uuid::now_v7().to_string()),
+        (
+            serde_json::to_vec(&Envelope::new(UserDeleted { user_id: UserId::new() }, None)).unwrap(),
+            "no-uuid".into(),
+        ),
+    ];
+    let messages: Vec<Outgoing<'_>> = garbage
+        .iter()
+        .map(|(body, id)| Outgoing {
+            exchange: "penny.events",
+            routing_key: "user.deleted",
+            message_id: id.clone(),
+            body,
+            headers: Default::default(),
+        })
+        .collect();
+    publisher.publish(&messages).await.unwrap();
+
+    let total = drive(&mut consumer, Duration::from_secs(30), |t| t.parked >= 5).await;
+    assert_eq!(total.parked, 5, "2 poison after retries + 3 malformed");
+    assert_eq!(total.retried, 4, "each poison message went through both delay queues");
+    let (distinct, rows) = rig.effects().await;
+    assert_eq!(rows, 28 + 2, "28 effects and the parking hook of the 2 poison messages");
+    assert_eq!(distinct, rows);
+    assert_eq!(28 + 5, 30 + 3, "in = effects + parked");
+
+    let channel = connection.create_channel().await.unwrap();
+    let mut reasons = Vec::new();
+    while let Some(message) =
+        channel.basic_get("test.widgets.parked".into(), BasicGetOptions { no_ack: true }).await.unwrap()
+    {
+        let carried = headers::strings(message.delivery.properties.headers().as_ref());
+        assert_eq!(carried.get(headers::ORIGINAL_ROUTING_KEY).map(String::as_str), Some("user.deleted"));
+        assert!(carried.get(headers::ERROR).is_some_and(|e| !e.is_empty()));
+        reasons.push(carried[headers::PARK_REASON].clone());
+    }
+    reasons.sort();
+    assert_eq!(reasons, ["malformed", "malformed", "malformed", "retries_exhausted", "retries_exhausted"]);
+}
+
+#[tokio::test]
+async fn a_consumer_cancelled_by_the_server_subscribes_again() {
+    let rig = Rig::new().await;
+    let consumer = rig.consumer(rig.vhost.url(), HashSet::new());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(consumer.run(shutdown.clone()));
+    let mut relay = rig.relay(rig.vhost.url());
+    rig.enqueue(5).await;
+    relay.drain().await.unwrap();
+    wait_for_effects(&rig, 5).await;
+
+    // Delete the queue under the consumer (the broker cancels it), then declare it again.
+    let connection = broker(rig.vhost.url()).connect().await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel.queue_delete("test.widgets".into(), QueueDeleteOptions::default()).await.unwrap();
+    // A quorum queue finishes deleting after delete-ok; declare the new one once it is gone.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rig.vhost.queue_exists("test.widgets").await {
+        assert!(Instant::now() < deadline, "the queue was not deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    topology::declare(&channel, &[QUEUE], &policy()).await.unwrap();
+    assert!(rig.vhost.queue_exists("test.widgets").await);
+
+    rig.enqueue(5).await;
+    relay.drain().await.unwrap();
+    wait_for_effects(&rig, 10).await;
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+async fn wait_for_effects(rig: &Rig, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (distinct, rows) = rig.effects().await;
+        assert_eq!(distinct, rows, "a message had two effects");
+        if rows >= expected {
+            assert_eq!(rows, expected);
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {rows} of {expected} effects");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Jepsen-style: 10,000 events through a relay and a consumer, both behind a proxy that is cut
+/// and restored several times while they run. Every committed outbox row must have exactly one
+/// effect.
+#[tokio::test]
+async fn ten_thousand_events_through_repeated_outages_have_exactly_one_effect_each() {
+    let rig = Rig::new().await;
+    let proxy = TcpProxy::start("127.0.0.1:5672").await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(rig.relay(rig.vhost.url_via(&proxy.address())).run(shutdown.clone()));
+    let consumer =
+        tokio::spawn(rig.consumer(rig.vhost.url_via(&proxy.address()), HashSet::new()).run(shutdown.clone()));
+
+    let chaos = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                proxy.cut();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                proxy.restore();
+            }
+        })
+    };
+    for _ in 0..10 {
+        rig.enqueue(1_000).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    chaos.await.unwrap();
+    wait_for_effects(&rig, 10_000).await;
+    shutdown.cancel();
+    relay.await.unwrap();
+    consumer.await.unwrap();
+    assert!(outbox::pending(&mut rig.store.pool.get().await.unwrap(), 10).await.unwrap().is_empty());
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system packages Penny's build, tests and `make run` need, when they are missing.
+# Debian packages only; run as root (CI and the development machines are).
+set -euo pipefail
+
+need=()
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
+command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: these packages are missing and installing them needs root: ${need[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Installing the packages must not start their system services: Penny runs its own.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# auth's SMTP delivery test talks to a real local SMTP server: Python's aiosmtpd (PyPI).
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    echo "installing: aiosmtpd (pip)"
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages aiosmtpd
+fi
