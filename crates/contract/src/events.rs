@@ -226,6 +226,27 @@ pub struct JobStatusChanged {
 }
 event!(JobStatusChanged, routing::JOB_STATUS);
 
+/// `user.registered` or `user.deleted`: every service handles both on one queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserEvent {
+    Registered(Envelope<UserRegistered>),
+    Deleted(Envelope<UserDeleted>),
+}
+
+impl UserEvent {
+    /// Parses a message by its routing key.
+    pub fn decode(routing_key: &str, body: &[u8]) -> Result<Self, EventError> {
+        match routing_key {
+            routing::USER_REGISTERED => Ok(Self::Registered(Envelope::from_slice(body)?)),
+            routing::USER_DELETED => Ok(Self::Deleted(Envelope::from_slice(body)?)),
+            other => Err(EventError::WrongType {
+                expected: "user.registered or user.deleted",
+                found: other.to_owned(),
+            }),
+        }
+    }
+}
+
 /// Cuts a text body to at most [`MAX_BODY_BYTES`] on a character boundary.
 pub fn cap_body(mut text: String) -> String {
     if text.len() > MAX_BODY_BYTES {
@@ -312,6 +333,15 @@ mod tests {
         assert!(Envelope::<EmailExtracted>::from_slice(&serde_json::to_vec(&value).unwrap()).is_err());
         assert!(Envelope::<EmailExtracted>::from_slice(b"not json").is_err());
         assert!(Envelope::<EmailExtracted>::from_slice(b"{}").is_err());
+    }
+
+    #[test]
+    fn user_events_are_told_apart_by_routing_key() {
+        let deleted = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
+        let body = serde_json::to_vec(&deleted).unwrap();
+        assert_eq!(UserEvent::decode("user.deleted", &body).unwrap(), UserEvent::Deleted(deleted));
+        assert!(UserEvent::decode("user.registered", &body).is_err());
+        assert!(UserEvent::decode("email.booked", &body).is_err());
     }
 
     #[test]

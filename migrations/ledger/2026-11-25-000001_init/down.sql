@@ -1,1 +1,3 @@
+DROP TABLE rules;
+DROP TABLE transactions;
 DROP TABLE categories;

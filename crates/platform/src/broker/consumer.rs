@@ -26,6 +26,7 @@ use lapin::{Connection, Consumer as LapinConsumer};
 use penny_contract::events::{Envelope, Event, EventError};
 use penny_contract::{MessageId, routing};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::publisher::{Outgoing, Publisher};
 use super::topology::{self, QueuePolicy, QueueSpec};
@@ -41,6 +42,12 @@ pub trait Decode: Sized + Clone + Send + Sync + 'static {
 impl<E: Event + Clone + Send + Sync + 'static> Decode for Envelope<E> {
     fn decode(_: &str, body: &[u8]) -> Result<Self, EventError> {
         Envelope::from_slice(body)
+    }
+}
+
+impl Decode for penny_contract::events::UserEvent {
+    fn decode(routing_key: &str, body: &[u8]) -> Result<Self, EventError> {
+        penny_contract::events::UserEvent::decode(routing_key, body)
     }
 }
 
@@ -364,7 +371,10 @@ impl<H: Handler> Consumer<H> {
             return Ok(outcome);
         }
         let messages: Vec<Delivered<H::Message>> = batch.iter().map(|(_, m)| m.clone()).collect();
-        match self.apply(&messages).await {
+        // The batch's span continues the trace of its first message's publisher.
+        let span = tracing::info_span!("consume", queue = self.config.queue.name, messages = messages.len());
+        crate::telemetry::continue_trace(&span, &messages[0].headers);
+        match self.apply(&messages).instrument(span).await {
             Ok(applied) => {
                 outcome.applied += applied;
                 outcome.duplicates += messages.len() - applied;

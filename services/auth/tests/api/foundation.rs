@@ -25,6 +25,15 @@ async fn health_readiness_and_openapi_answer() {
     let openapi: serde_json::Value =
         app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/auth/register",
+        "/v1/auth/login",
+        "/v1/auth/me",
+        "/v1/admin/users/{id}",
+        "/.well-known/jwks.json",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
     let missing = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }

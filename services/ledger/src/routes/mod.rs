@@ -1,14 +1,118 @@
-//! The service's HTTP routes and their OpenAPI description.
+//! The service's HTTP routes and their OpenAPI description: one module per resource, one file
+//! per action.
+
+pub mod categories;
+pub mod reports;
+pub mod rules;
+pub mod transactions;
 
 use actix_web::web;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, ToSchema};
+
+/// The error body every failure answers with (documentation only; the platform renders it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// `{code, message, fields?}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code (`validation_failed`, `not_found`, `duplicate_name`, ...).
+    pub code: String,
+    pub message: String,
+    /// For `validation_failed`: the offending fields and why.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(info(
-    title = "Penny ledger",
-    description = "Categories, transactions, rules, reports and CSV; books transactions extracted from mail."
-))]
+#[openapi(
+    info(
+        title = "Penny ledger",
+        description = "Categories, transactions, rules, reports and CSV; books transactions extracted from mail."
+    ),
+    paths(
+        categories::list::list,
+        categories::create::create,
+        categories::update::update,
+        categories::delete::delete,
+        transactions::create::create,
+        transactions::list::list,
+        transactions::get::get,
+        transactions::update::update,
+        transactions::delete::delete,
+        transactions::import::import,
+        transactions::export::export,
+        rules::list::list,
+        rules::create::create,
+        rules::update::update,
+        rules::delete::delete,
+        rules::apply::apply,
+        reports::summary::summary,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "categories", description = "A user's categories; system ones exist from sign-up"),
+        (name = "transactions", description = "The ledger: manual, API, imported and mail-booked transactions"),
+        (name = "rules", description = "Categorisation rules"),
+        (name = "reports", description = "Summaries per category or month, per currency"),
+    )
+)]
 pub struct ApiDoc;
 
-/// Registers the service's routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+/// Registers the service's routes (the state is added by the caller).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/categories")
+            .route(web::get().to(categories::list::list))
+            .route(web::post().to(categories::create::create)),
+    )
+    .service(
+        web::resource("/v1/categories/{id}")
+            .route(web::patch().to(categories::update::update))
+            .route(web::delete().to(categories::delete::delete)),
+    )
+    .service(web::resource("/v1/transactions/import").route(web::post().to(transactions::import::import)))
+    .service(web::resource("/v1/transactions/export").route(web::get().to(transactions::export::export)))
+    .service(
+        web::resource("/v1/transactions")
+            .route(web::get().to(transactions::list::list))
+            .route(web::post().to(transactions::create::create)),
+    )
+    .service(
+        web::resource("/v1/transactions/{id}")
+            .route(web::get().to(transactions::get::get))
+            .route(web::patch().to(transactions::update::update))
+            .route(web::delete().to(transactions::delete::delete)),
+    )
+    .service(web::resource("/v1/rules/apply").route(web::post().to(rules::apply::apply)))
+    .service(
+        web::resource("/v1/rules")
+            .route(web::get().to(rules::list::list))
+            .route(web::post().to(rules::create::create)),
+    )
+    .service(
+        web::resource("/v1/rules/{id}")
+            .route(web::patch().to(rules::update::update))
+            .route(web::delete().to(rules::delete::delete)),
+    )
+    .service(web::resource("/v1/reports/summary").route(web::get().to(reports::summary::summary)));
+}

@@ -25,6 +25,21 @@ async fn health_readiness_and_openapi_answer() {
     let openapi: serde_json::Value =
         app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/categories",
+        "/v1/categories/{id}",
+        "/v1/transactions",
+        "/v1/transactions/{id}",
+        "/v1/transactions/import",
+        "/v1/transactions/export",
+        "/v1/rules",
+        "/v1/rules/{id}",
+        "/v1/rules/apply",
+        "/v1/reports/summary",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} is not documented");
+    }
+    assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
     let missing = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }

@@ -1,0 +1,362 @@
+//! `make bench` for the ledger: seeds 1,000,000 transactions over 1,000 users, then drives
+//! `GET /v1/transactions` (a one-month range, `limit=50`, a random user) and
+//! `POST /v1/transactions` with `wrk` at 64 connections, next to a bare actix-web handler that
+//! does the same JWT check and the same SQL on the same pool (the ceiling), and prints
+//! requests/s, p99 and the ratio.
+//!
+//! The service runs in this process, built exactly as `penny-ledger api` builds it (release,
+//! info-level telemetry, the default pool size), against `PENNY_BENCH_DATABASE_URL` (default
+//! the local `penny_bench` database, created and seeded on first use and reused afterwards).
+//! `PENNY_BENCH_SECONDS` sets each run's length (default 15), `PENNY_BENCH_CONNECTIONS` the
+//! connections (default 64).
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::{Context, bail};
+use chrono::{TimeZone, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use penny_contract::{Role, UserId};
+use penny_ledger::models::{Page, TransactionView};
+use penny_ledger::store::transactions::{TransactionFilter, page};
+use penny_ledger::{Application, LedgerSettings};
+use penny_platform::cli::RunMode;
+use penny_platform::db::DbPool;
+use penny_platform::http::{AccessClaims, JwtVerifier};
+use penny_platform::settings::LogFormat;
+use penny_platform::signing::{SigningKey, jwks};
+use penny_platform::{CommonSettings, Settings};
+use secrecy::SecretString;
+
+const USERS: i64 = 1_000;
+const TRANSACTIONS: i64 = 1_000_000;
+const ISSUER: &str = "penny-bench";
+const AUDIENCE: &str = "penny";
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct User {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: uuid::Uuid,
+}
+
+/// One wrk run.
+struct Run {
+    name: &'static str,
+    requests_per_sec: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u64 = env_or("PENNY_BENCH_SECONDS", 15)?;
+    let connections: u64 = env_or("PENNY_BENCH_CONNECTIONS", 64)?;
+    let server = std::env::var("PENNY_BENCH_SERVER_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let database_url =
+        std::env::var("PENNY_BENCH_DATABASE_URL").unwrap_or_else(|_| format!("{server}/penny_bench"));
+    let _telemetry = penny_platform::telemetry::init("ledger", LogFormat::Text, "warn")?;
+
+    create_database(&server, "penny_bench").await?;
+
+    let key = SigningKey::generate("bench-key")?;
+    let dir = std::env::temp_dir().join(format!("penny-ledger-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let jwks_file = dir.join("jwks.json");
+    std::fs::write(&jwks_file, serde_json::to_vec(&jwks([&key]))?)?;
+
+    let common = CommonSettings {
+        port: 0,
+        database_url: SecretString::from(database_url.clone()),
+        jwt_issuer: ISSUER.into(),
+        jwt_audience: AUDIENCE.into(),
+        jwks_url: None,
+        jwks_file: Some(jwks_file),
+        ..CommonSettings::default()
+    };
+    let pool_size = common.database_pool_size;
+    let app =
+        Application::build(Settings { common, service: LedgerSettings::default() }, RunMode::Api).await?;
+    let port = app.port();
+    let pool = app.foundation().pool.clone();
+    let verifier = Arc::clone(&app.foundation().verifier);
+    tokio::spawn(app.run_until_stopped());
+
+    let users = seed(&pool).await?;
+    let bare_port = bare_server(pool.clone(), verifier)?;
+
+    let mut tokens = String::from("tokens = {\n");
+    for user in &users {
+        writeln!(tokens, "  \"{}\",", sign(&key, *user)?)?;
+    }
+    tokens.push_str("}\n");
+    let list_script = dir.join("list.lua");
+    std::fs::write(&list_script, format!("{tokens}{LIST_LUA}"))?;
+    let create_script = dir.join("create.lua");
+    std::fs::write(&create_script, format!("{tokens}{CREATE_LUA}"))?;
+
+    println!(
+        "ledger load: {} transactions over {} users; {connections} connections, {seconds} s per run, pool {pool_size}",
+        TRANSACTIONS, USERS
+    );
+    wrk("warm-up", &list_script, &format!("http://127.0.0.1:{port}/v1/transactions"), connections, 3).await?;
+    let bare = wrk(
+        "bare list (ceiling)",
+        &list_script,
+        &format!("http://127.0.0.1:{bare_port}/bare"),
+        connections,
+        seconds,
+    )
+    .await?;
+    let list = wrk(
+        "GET /v1/transactions",
+        &list_script,
+        &format!("http://127.0.0.1:{port}/v1/transactions"),
+        connections,
+        seconds,
+    )
+    .await?;
+    let create = wrk(
+        "POST /v1/transactions",
+        &create_script,
+        &format!("http://127.0.0.1:{port}/v1/transactions"),
+        connections,
+        seconds,
+    )
+    .await?;
+
+    println!();
+    println!("| run | requests/s | p99 | non-2xx |");
+    println!("|---|---:|---:|---:|");
+    for run in [&bare, &list, &create] {
+        println!("| {} | {:.0} | {:.1} ms | {} |", run.name, run.requests_per_sec, run.p99_ms, run.errors);
+    }
+    let ratio = list.requests_per_sec / bare.requests_per_sec;
+    println!();
+    println!(
+        "list / bare = {:.0}% (goal ≥ 80%); list p99 {:.1} ms (goal ≤ 30 ms); create {:.0}/s (goal ≥ 2,000/s)",
+        ratio * 100.0,
+        list.p99_ms,
+        create.requests_per_sec
+    );
+    // Created rows are removed so the next run starts from the same million.
+    let mut conn = pool.get().await?;
+    diesel::sql_query("DELETE FROM transactions WHERE merchant = 'bench-create'").execute(&mut conn).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(value) => value.parse().map_err(|_| anyhow::anyhow!("{name} is not valid")),
+        Err(_) => Ok(default),
+    }
+}
+
+async fn create_database(server: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(&format!("{server}/postgres")).await?;
+    let exists: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .load(&mut conn)
+        .await?;
+    if exists.as_slice().first().is_none_or(|c| c.n == 0) {
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// Seeds the million rows once (over 2025, 1,000 users), and returns the users.
+async fn seed(pool: &DbPool) -> anyhow::Result<Vec<UserId>> {
+    let mut conn = pool.get().await?;
+    let count: Vec<Count> =
+        diesel::sql_query("SELECT count(*) AS n FROM transactions").load(&mut conn).await?;
+    let existing = count.as_slice().first().map_or(0, |c| c.n);
+    if existing != TRANSACTIONS {
+        println!("seeding {TRANSACTIONS} transactions (once)...");
+        let started = Instant::now();
+        diesel::sql_query("TRUNCATE transactions CASCADE").execute(&mut conn).await?;
+        let step = 100_000;
+        for start in (0..TRANSACTIONS).step_by(step as usize) {
+            diesel::sql_query(
+                "INSERT INTO transactions (id, user_id, amount, currency, type, occurred_at, merchant, source) \
+                 SELECT gen_random_uuid(), md5('bench-user-' || (g % $3))::uuid, \
+                        round((random() * 500 + 1)::numeric, 2), 'USD', \
+                        CASE WHEN g % 10 = 0 THEN 'income' ELSE 'expense' END, \
+                        timestamptz '2025-01-01' + random() * interval '365 days', \
+                        'Merchant ' || (g % 200), 'manual' \
+                 FROM generate_series($1, $2) AS g",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(start)
+            .bind::<diesel::sql_types::BigInt, _>(start + step - 1)
+            .bind::<diesel::sql_types::BigInt, _>(USERS)
+            .execute(&mut conn)
+            .await?;
+        }
+        diesel::sql_query("VACUUM ANALYZE transactions").execute(&mut conn).await?;
+        println!("seeded in {:.0?}", started.elapsed());
+    }
+    let users: Vec<User> =
+        diesel::sql_query("SELECT DISTINCT user_id FROM transactions").load(&mut conn).await?;
+    if users.len() as i64 != USERS {
+        bail!("expected {USERS} users, found {}", users.len());
+    }
+    Ok(users.into_iter().map(|u| UserId::from_uuid(u.user_id)).collect())
+}
+
+fn sign(key: &SigningKey, user: UserId) -> anyhow::Result<String> {
+    let now = Utc::now().timestamp();
+    let claims = AccessClaims {
+        sub: user,
+        role: Role::User,
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        exp: now + 3600,
+        iat: now,
+        jti: uuid::Uuid::now_v7().to_string(),
+        typ: "access".into(),
+    };
+    Ok(key.sign(&claims)?)
+}
+
+/// The ceiling: the same token check and the same query on the same pool, without the
+/// service's middleware, extractors or validation.
+fn bare_server(pool: DbPool, verifier: Arc<JwtVerifier>) -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let state = web::Data::new((pool, verifier));
+    let server =
+        HttpServer::new(move || App::new().app_data(state.clone()).route("/bare", web::get().to(bare_list)))
+            .listen(listener)?
+            .run();
+    tokio::spawn(server);
+    Ok(port)
+}
+
+async fn bare_list(
+    req: HttpRequest,
+    state: web::Data<(DbPool, Arc<JwtVerifier>)>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let Ok(claims) = state.1.verify(token).await else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    let month = |key: &str| {
+        query
+            .get(key)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .and_then(|d| d.and_hms_opt(0, 0, 0).map(|at| Utc.from_utc_datetime(&at)))
+    };
+    let filter = TransactionFilter { from: month("from"), to: month("to"), ..TransactionFilter::default() };
+    let Ok(mut conn) = state.0.get().await else {
+        return HttpResponse::ServiceUnavailable().finish();
+    };
+    match page(&mut conn, claims.sub, &filter, None, 51).await {
+        Ok(mut rows) => {
+            rows.truncate(50);
+            let items: Vec<TransactionView> = rows.into_iter().map(TransactionView::from).collect();
+            HttpResponse::Ok().json(Page { items, next_cursor: None })
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+const LIST_LUA: &str = r#"
+math.randomseed(os.time())
+request = function()
+  local month = math.random(1, 11)
+  local path = string.format("%s?from=2025-%02d-01&to=2025-%02d-01&limit=50", wrk.path, month, month + 1)
+  local headers = { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] }
+  return wrk.format("GET", path, headers)
+end
+"#;
+
+const CREATE_LUA: &str = r#"
+math.randomseed(os.time())
+request = function()
+  local body = string.format(
+    '{"amount":"%d.%02d","currency":"USD","type":"expense","occurred_at":"2025-06-%02d","merchant":"bench-create"}',
+    math.random(1, 500), math.random(0, 99), math.random(1, 28))
+  local headers = {
+    ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+    ["Content-Type"] = "application/json",
+  }
+  return wrk.format("POST", wrk.path, headers, body)
+end
+"#;
+
+/// Runs wrk and reads requests/s, p99 and non-2xx responses from its report.
+async fn wrk(
+    name: &'static str,
+    script: &std::path::Path,
+    url: &str,
+    connections: u64,
+    seconds: u64,
+) -> anyhow::Result<Run> {
+    // Async, so this runtime keeps serving while wrk runs.
+    let output = tokio::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .await
+        .context("failed to run wrk (is it installed?)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if std::env::var_os("PENNY_BENCH_VERBOSE").is_some() {
+        println!("{name}: {url}\n{text}");
+    }
+    if !output.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let requests_per_sec = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no Requests/sec in wrk's report")?;
+    let p99_ms = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| duration_ms(v.trim()))
+        .context("no p99 in wrk's report")?;
+    let errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Run { name, requests_per_sec, p99_ms, errors })
+}
+
+/// `1.23ms`, `456.00us`, `1.20s` → milliseconds.
+fn duration_ms(text: &str) -> f64 {
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (value, unit) = text.split_at(split);
+    let value: f64 = value.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => value / 1000.0,
+        "s" => value * 1000.0,
+        "m" => value * 60_000.0,
+        _ => value,
+    }
+}

@@ -1,0 +1,3 @@
+//! `/v1/reports`: summaries.
+
+pub mod summary;

@@ -1,0 +1,190 @@
+use chrono::{TimeZone, Utc};
+use diesel_async::AsyncConnection;
+use penny_contract::events::{EmailExtracted, ExtractedTransaction, UserDeleted};
+use penny_contract::{EmailId, ExtractionOutcome, JobId, Money, Provider, RequestId, TransactionType};
+use penny_ledger::booking::{BookingPolicy, book_email_extracted};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, spawn_app};
+
+fn policy() -> BookingPolicy {
+    BookingPolicy { review_threshold: Decimal::new(6, 1) }
+}
+
+fn extracted(user: &TestUser, email: EmailId, status: ExtractionOutcome, amounts: &[&str]) -> EmailExtracted {
+    EmailExtracted {
+        request_id: RequestId::new(),
+        job_id: JobId::new(),
+        email_id: email,
+        user_id: user.id,
+        provider: Provider::Imap,
+        status,
+        extraction_version: "rules-1".into(),
+        transactions: amounts
+            .iter()
+            .enumerate()
+            .map(|(n, amount)| ExtractedTransaction {
+                money: Money::parse(amount, "USD").unwrap(),
+                kind: TransactionType::Expense,
+                merchant: Some(format!("Shop {n}")),
+                occurred_at: Utc.with_ymd_and_hms(2026, 1, 10 + n as u32, 12, 0, 0).unwrap(),
+                account_hint: Some("4242".into()),
+                category_hint: Some("groceries".into()),
+                confidence: Decimal::new(95, 2),
+            })
+            .collect(),
+        reason: None,
+    }
+}
+
+async fn book(app: &TestApp, events: &[EmailExtracted]) -> Vec<penny_contract::events::EmailBooked> {
+    let mut conn = app.conn().await;
+    book_email_extracted(&mut conn, &policy(), events).await.expect("booked")
+}
+
+async fn items(app: &TestApp, user: &TestUser) -> Vec<Value> {
+    app.get_json(user, "/v1/transactions?limit=500").await["items"].as_array().unwrap().clone()
+}
+
+async fn outbox_len(app: &TestApp) -> usize {
+    penny_platform::outbox::pending(&mut *app.conn().await, 1000).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn booking_the_same_email_five_times_books_each_transaction_once() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let email = EmailId::new();
+    let event = extracted(&user, email, ExtractionOutcome::Success, &["12.50", "3.99"]);
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        outcomes.extend(book(&app, std::slice::from_ref(&event)).await);
+    }
+    assert_eq!((outcomes[0].booked, outcomes[0].updated, outcomes[0].removed), (2, 0, 0));
+    for later in &outcomes[1..] {
+        assert_eq!((later.booked, later.updated, later.removed), (0, 0, 0));
+    }
+    let rows = items(&app, &user).await;
+    assert_eq!(rows.len(), 2);
+    let mut external: Vec<&str> = rows.iter().map(|r| r["external_id"].as_str().unwrap()).collect();
+    external.sort();
+    assert_eq!(external, [format!("{email}#0"), format!("{email}#1")]);
+    let groceries = app.category(&user, "Groceries").await;
+    for row in &rows {
+        assert_eq!(row["source"], "imap");
+        assert_eq!(row["email_id"], email.to_string());
+        assert_eq!(row["confidence"], "0.95");
+        assert_eq!(row["needs_review"], false);
+        assert_eq!(row["category_id"], groceries.as_str(), "the hint matched a category name");
+    }
+    assert_eq!(outbox_len(&app).await, 5, "one email.booked per handled event");
+    // A batch holding the same event twice, in one transaction, is just as idempotent.
+    book(&app, &[event.clone(), event]).await;
+    assert_eq!(items(&app, &user).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_reprocessed_email_with_fewer_transactions_removes_only_unedited_rows() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let email = EmailId::new();
+    book(&app, &[extracted(&user, email, ExtractionOutcome::Success, &["1", "2", "3"])]).await;
+    let rows = items(&app, &user).await;
+    let edited = rows.iter().find(|r| r["external_id"] == format!("{email}#1")).unwrap();
+    let edited_id = edited["id"].as_str().unwrap();
+    let response = app.patch(&user, &format!("/v1/transactions/{edited_id}"), json!({"notes": "mine"})).await;
+    assert_eq!(response.status(), 200);
+
+    // Extracted again: one transaction, with another amount.
+    let outcome = book(&app, &[extracted(&user, email, ExtractionOutcome::Success, &["1.50"])]).await;
+    assert_eq!((outcome[0].booked, outcome[0].updated, outcome[0].removed), (0, 1, 1));
+    let rows = items(&app, &user).await;
+    assert_eq!(rows.len(), 2);
+    let first = rows.iter().find(|r| r["external_id"] == format!("{email}#0")).unwrap();
+    assert_eq!(first["amount"], "1.50");
+    let kept = rows.iter().find(|r| r["id"] == edited_id).expect("the edited row stays");
+    assert_eq!(kept["amount"], "2.00");
+    assert_eq!(kept["notes"], "mine");
+
+    // An edited row is not overwritten either when the email yields it again.
+    book(&app, &[extracted(&user, email, ExtractionOutcome::Success, &["1.50", "99"])]).await;
+    let kept = app.get_json(&user, &format!("/v1/transactions/{edited_id}")).await;
+    assert_eq!(kept["amount"], "2.00");
+
+    // FAILED changes nothing; SKIPPED removes the unedited rows.
+    let failed = book(&app, &[extracted(&user, email, ExtractionOutcome::Failed, &[])]).await;
+    assert_eq!((failed[0].booked, failed[0].updated, failed[0].removed), (0, 0, 0));
+    assert_eq!(items(&app, &user).await.len(), 2);
+    let skipped = book(&app, &[extracted(&user, email, ExtractionOutcome::Skipped, &[])]).await;
+    assert_eq!(skipped[0].removed, 1);
+    let rows = items(&app, &user).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], edited_id);
+}
+
+#[tokio::test]
+async fn low_confidence_needs_review_and_rules_come_before_hints() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let dining = app.category(&user, "Dining").await;
+    app.post_json(
+        &user,
+        "/v1/rules",
+        json!({"name": "shop 1", "match_field": "merchant", "match_kind": "equals", "pattern": "shop 1",
+               "category_id": dining, "priority": 1}),
+        201,
+    )
+    .await;
+    let mut event = extracted(&user, EmailId::new(), ExtractionOutcome::Success, &["5", "6", "7"]);
+    event.transactions[0].confidence = Decimal::new(59, 2);
+    event.transactions[2].category_hint = Some("No such category".into());
+    book(&app, &[event]).await;
+    let rows = items(&app, &user).await;
+    let by_merchant = |m: &str| rows.iter().find(|r| r["merchant"] == m).unwrap().clone();
+    assert_eq!(by_merchant("Shop 0")["needs_review"], true);
+    assert_eq!(
+        app.get_json(&user, "/v1/transactions?needs_review=true").await["items"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(by_merchant("Shop 1")["category_id"], dining.as_str(), "the rule wins over the hint");
+    assert_eq!(by_merchant("Shop 2")["category_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_deleted_users_ledger_is_gone_and_their_events_are_ignored() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let other = app.user().await;
+    app.transaction(
+        &user,
+        json!({"amount": "1", "currency": "USD", "type": "expense", "occurred_at": "2026-01-01"}),
+    )
+    .await;
+    book(&app, &[extracted(&other, EmailId::new(), ExtractionOutcome::Success, &["4"])]).await;
+    let mut conn = app.conn().await;
+    let removed = conn
+        .transaction(async |conn| {
+            penny_ledger::users::on_user_deleted(conn, &UserDeleted { user_id: user.id }).await
+        })
+        .await
+        .unwrap();
+    assert_eq!((removed.transactions, removed.categories), (1, 16));
+    assert!(penny_platform::tombstones::is_deleted(&mut conn, user.id).await.unwrap());
+    drop(conn);
+
+    let booked = book(&app, &[extracted(&user, EmailId::new(), ExtractionOutcome::Success, &["9"])]).await;
+    assert!(booked.is_empty(), "nothing is booked for a deleted user");
+    let registered = penny_contract::events::UserRegistered {
+        user_id: user.id,
+        name: "x".into(),
+        username: "x".into(),
+        email: "x@x.test".into(),
+    };
+    let created = penny_ledger::users::on_user_registered(&mut *app.conn().await, &registered).await.unwrap();
+    assert_eq!(created, 0);
+    // The other user is untouched, and registering twice creates nothing more.
+    assert_eq!(items(&app, &other).await.len(), 1);
+    let again = penny_contract::events::UserRegistered { user_id: other.id, ..registered };
+    assert_eq!(penny_ledger::users::on_user_registered(&mut *app.conn().await, &again).await.unwrap(), 0);
+}
