@@ -1,1 +1,4 @@
 DROP TABLE jobs;
+DROP TABLE emails;
+DROP TABLE fetch_cursors;
+DROP TABLE connected_accounts;

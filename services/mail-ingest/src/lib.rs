@@ -2,15 +2,48 @@
 //!
 //! [`Application::build`] assembles the service from its settings, so `main.rs` and the tests
 //! start the same thing (the tests on port 0 with a database of their own).
+//!
+//! How the parts fit:
+//! - [`routes`]: one module per resource, one file per action; handlers check input and call
+//!   [`store`] query functions, each over `&mut AsyncPgConnection`;
+//! - [`fetch`]: the fetchers (upload, IMAP), which hand raw messages to [`ingest::Ingestor`]; it
+//!   parses them ([`penny_mailtext`]), stores each email once and requests its extraction
+//!   through the outbox, in the fetcher's transaction;
+//! - [`mbox`]: the incremental mbox reader (pure); [`crypto`]: secrets sealed at rest;
+//! - [`users`]: the reactions to `user.registered` and `user.deleted` (queue `ingest.users`);
+//! - [`error::IngestError`]: the one error type, mapped once into the platform's `ApiError`.
 
+// Unit tests may unwrap: a panic is how they fail.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod crypto;
+pub mod cursor;
+pub mod error;
+pub mod fetch;
+pub mod ingest;
+pub mod mbox;
+pub mod models;
 pub mod routes;
+pub mod schema;
+pub mod store;
+pub mod users;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use penny_platform::broker::topology::{INGEST_FETCH, INGEST_USERS};
 use penny_platform::cli::RunMode;
+use penny_platform::db::DbPool;
 use penny_platform::service::{Foundation, HttpHandle};
 use penny_platform::{ServiceInfo, Settings};
+use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::OpenApi as _;
+
+use crate::crypto::SecretBox;
+use crate::fetch::upload::UploadLimits;
 
 /// Who this service is.
 pub const INFO: ServiceInfo =
@@ -19,10 +52,82 @@ pub const INFO: ServiceInfo =
 /// The service's own migrations (`migrations/mail-ingest/`), run after the platform's.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/mail-ingest");
 
-/// Settings of this service beyond the shared ones.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Settings of this service beyond the shared ones (environment: `PENNY_` + the name in upper
+/// case, e.g. `PENNY_IMPORT_LIMIT_BYTES`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
-pub struct MailIngestSettings {}
+pub struct MailIngestSettings {
+    /// The largest upload accepted by `POST /v1/mailbox/import`, in bytes (default 1 GiB).
+    pub import_limit_bytes: u64,
+    /// The largest single message kept; a larger one is recorded and skipped (default 25 MiB).
+    pub max_message_bytes: usize,
+    /// Email bodies are purged this many days after they were stored (unset: kept).
+    pub body_retention_days: Option<u32>,
+    /// AEAD keys for third-party secrets: `id:base64-of-32-bytes`, comma-separated.
+    pub secret_keys: Option<SecretString>,
+    /// The id of the key that seals new secrets (default: the first of `secret_keys`).
+    pub secret_key_active: Option<String>,
+    /// Messages fetched and committed per batch.
+    pub fetch_batch_size: usize,
+}
+
+impl Default for MailIngestSettings {
+    fn default() -> Self {
+        Self {
+            import_limit_bytes: 1024 * 1024 * 1024,
+            max_message_bytes: 25 * 1024 * 1024,
+            body_retention_days: None,
+            secret_keys: None,
+            secret_key_active: None,
+            fetch_batch_size: 100,
+        }
+    }
+}
+
+impl MailIngestSettings {
+    /// The bounds of one upload.
+    pub fn upload_limits(&self) -> UploadLimits {
+        UploadLimits {
+            max_bytes: self.import_limit_bytes,
+            max_message_bytes: self.max_message_bytes,
+            batch_messages: 500,
+            batch_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// The service's own subcommands.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum IngestCommand {
+    /// Re-encrypts every stored secret (IMAP passwords, OAuth tokens) under the active key
+    /// (`PENNY_SECRET_KEY_ACTIVE`); run after adding a key, before removing the old one.
+    RotateSecrets,
+}
+
+/// Runs `rotate-secrets`: one transaction over every account sealed by another key.
+pub async fn rotate_secrets(settings: Settings<MailIngestSettings>) -> anyhow::Result<usize> {
+    use diesel_async::AsyncConnection as _;
+
+    let secrets = SecretBox::from_config(
+        settings.service.secret_keys.as_ref(),
+        settings.service.secret_key_active.as_deref(),
+    )?;
+    let config = penny_platform::db::DbConfig::new(settings.common.database_url.clone(), INFO.schema, 1)?;
+    penny_platform::db::migrate(&config, &MIGRATIONS).await?;
+    let pool = penny_platform::db::pool(&config)?;
+    let mut conn = pool.get().await?;
+    let count = conn.transaction(async |conn| store::accounts::reencrypt_all(conn, &secrets).await).await?;
+    tracing::info!(secrets.rotated = count, "re-encrypted {count} secrets under the active key");
+    Ok(count)
+}
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct IngestState {
+    pub pool: DbPool,
+    pub settings: Arc<MailIngestSettings>,
+    pub secrets: Arc<SecretBox>,
+}
 
 /// A built, not yet running, service.
 pub struct Application {
@@ -31,10 +136,38 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the service: migrations, pool, token verification and the HTTP server.
+    /// Builds the service: migrations, pool, token verification, the `ingest.users` and
+    /// `ingest.fetch` consumers (in `serve` and `work` modes), the body purge (when a retention is set) and the HTTP server.
     pub async fn build(settings: Settings<MailIngestSettings>, mode: RunMode) -> anyhow::Result<Self> {
-        let foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
-        let http = foundation.http(mode, &routes::ApiDoc::openapi(), routes::configure)?;
+        let secrets = SecretBox::from_config(
+            settings.service.secret_keys.as_ref(),
+            settings.service.secret_key_active.as_deref(),
+        )?;
+        if secrets.active_key_id().is_none() {
+            tracing::warn!(
+                "no secret key configured (PENNY_SECRET_KEYS): IMAP and OAuth accounts cannot be added"
+            );
+        }
+        let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
+        let service = Arc::new(settings.service);
+        let secrets = Arc::new(secrets);
+        if mode.runs_workers() {
+            let handler = users::UsersHandler::new(Arc::clone(&foundation.tombstones));
+            foundation.spawn_consumer(handler, INGEST_USERS);
+            let options = fetch::imap::FetchOptions { batch_size: service.fetch_batch_size.max(1) };
+            let fetcher =
+                fetch::worker::FetchHandler::new(foundation.pool.clone(), Arc::clone(&secrets), options);
+            foundation.spawn_consumer(fetcher, INGEST_FETCH);
+            if let Some(days) = service.body_retention_days {
+                tokio::spawn(purge_bodies(foundation.pool.clone(), days));
+            }
+        }
+        let state = web::Data::new(IngestState { pool: foundation.pool.clone(), settings: service, secrets });
+        let http =
+            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
+                cfg.app_data(state.clone());
+                routes::configure(cfg);
+            })?;
         Ok(Self { foundation, http })
     }
 
@@ -43,11 +176,34 @@ impl Application {
         self.http.port
     }
 
+    /// The service's foundation (pool, tombstones), for tests and workers.
+    pub fn foundation(&self) -> &Foundation {
+        &self.foundation
+    }
+
     /// Runs until the server is stopped (Ctrl-C or SIGTERM).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self { foundation, http } = self;
         http.server.await?;
-        drop(foundation);
+        foundation.shutdown().await;
         Ok(())
+    }
+}
+
+/// Purges bodies older than the retention, hourly.
+async fn purge_bodies(pool: DbPool, days: u32) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        ticker.tick().await;
+        let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+        let purged = match pool.get().await {
+            Ok(mut conn) => store::emails::purge_bodies(&mut conn, before).await,
+            Err(error) => Err(error.into()),
+        };
+        match purged {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(emails.purged = count, "purged {count} email bodies past retention"),
+            Err(error) => tracing::warn!(%error, "failed to purge email bodies"),
+        }
     }
 }

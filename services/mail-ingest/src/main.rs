@@ -1,15 +1,23 @@
-//! The `penny-mail-ingest` binary: `serve` (default), `api`, `work` or `migrate`.
+//! The `penny-mail-ingest` binary: `serve` (default), `api`, `work`, `migrate` or
+//! `rotate-secrets`.
 
-use penny_platform::service::{self, NoExtraCommands};
+use penny_mail_ingest::IngestCommand;
+use penny_platform::service;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service::run::<penny_mail_ingest::MailIngestSettings, NoExtraCommands, _, _>(
+    service::run::<penny_mail_ingest::MailIngestSettings, IngestCommand, _, _>(
         penny_mail_ingest::INFO,
         &penny_mail_ingest::MIGRATIONS,
         |settings, command| async move {
-            let service::Command::Mode(mode) = command;
-            penny_mail_ingest::Application::build(settings, mode).await?.run_until_stopped().await
+            match command {
+                service::Command::Mode(mode) => {
+                    penny_mail_ingest::Application::build(settings, mode).await?.run_until_stopped().await
+                }
+                service::Command::Extra(IngestCommand::RotateSecrets) => {
+                    penny_mail_ingest::rotate_secrets(settings).await.map(|_| ())
+                }
+            }
         },
     )
     .await

@@ -1,14 +1,86 @@
-//! The service's HTTP routes and their OpenAPI description.
+//! The service's HTTP routes and their OpenAPI description: one module per resource, one file
+//! per action.
+
+pub mod accounts;
+pub mod emails;
+pub mod jobs;
+pub mod mailbox;
 
 use actix_web::web;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, ToSchema};
+
+use crate::models::{AccountView, EmailDetail, EmailView, ImapSettings, Job, JobCreated};
+
+/// The error body every failure answers with (documentation only; the platform renders it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// `{code, message, fields?}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code (`validation_failed`, `not_found`, `login_failed`, ...).
+    pub code: String,
+    pub message: String,
+    /// For `validation_failed`: the offending fields and why.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(info(
-    title = "Penny mail-ingest",
-    description = "Connected mailboxes, incremental fetching, stored emails and the job registry."
-))]
+#[openapi(
+    info(
+        title = "Penny mail-ingest",
+        description = "Connected mailboxes, incremental fetching, stored emails and the job registry."
+    ),
+    paths(
+        accounts::list::list,
+        accounts::get::get,
+        accounts::create_imap::create_imap,
+        accounts::fetch::fetch,
+        mailbox::import::import,
+        emails::list::list,
+        emails::get::get,
+        jobs::list::list,
+        jobs::get::get,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, AccountView, ImapSettings, EmailView, EmailDetail, Job, JobCreated)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Connected mailboxes; secrets are never returned"),
+        (name = "mailbox", description = "Uploading an mbox export or one message"),
+        (name = "emails", description = "Stored emails"),
+        (name = "jobs", description = "The job registry: fetches, extractions, reprocessing"),
+    )
+)]
 pub struct ApiDoc;
 
 /// Registers the service's routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/accounts", web::get().to(accounts::list::list))
+        .route("/v1/accounts/imap", web::post().to(accounts::create_imap::create_imap))
+        .route("/v1/accounts/{id}", web::get().to(accounts::get::get))
+        .route("/v1/accounts/{id}/fetch", web::post().to(accounts::fetch::fetch))
+        .route("/v1/mailbox/import", web::post().to(mailbox::import::import))
+        .route("/v1/emails", web::get().to(emails::list::list))
+        .route("/v1/emails/{id}", web::get().to(emails::get::get))
+        .route("/v1/jobs", web::get().to(jobs::list::list))
+        .route("/v1/jobs/{id}", web::get().to(jobs::get::get));
+}

@@ -1,0 +1,6 @@
+//! `/v1/accounts`: connected mailboxes.
+
+pub mod create_imap;
+pub mod fetch;
+pub mod get;
+pub mod list;

@@ -1,0 +1,3 @@
+//! `/v1/mailbox`: uploads.
+
+pub mod import;
