@@ -56,7 +56,8 @@ export PENNY_JWT_PRIVATE_KEY_FILE="${PENNY_JWT_PRIVATE_KEY_FILE:-$state/keys/jwt
 export PENNY_MAIL_DIR="${PENNY_MAIL_DIR:-$state/mail}"
 export PENNY_JWKS_URL="${PENNY_JWKS_URL:-http://127.0.0.1:${ports[auth]}/.well-known/jwks.json}"
 
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
 
 for service in "${services[@]}"; do
     env_prefix=$(echo "$service" | tr 'a-z-' 'A-Z_')

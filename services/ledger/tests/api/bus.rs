@@ -21,6 +21,8 @@ async fn publish<E: Event>(app: &TestApp, envelope: &Envelope<E>) {
     let broker = BrokerConfig { url: SecretString::from(app.vhost.url()), connection_name: "test".into() };
     let connection = broker.connect().await.unwrap();
     let publisher = Publisher::open(&connection).await.unwrap();
+    // The service declares the exchanges as it connects; a test may get there first.
+    penny_platform::broker::topology::declare_exchanges(publisher.channel()).await.unwrap();
     let body = serde_json::to_vec(envelope).unwrap();
     let message = Outgoing {
         exchange: "penny.events",
