@@ -113,7 +113,7 @@ fn policy() -> QueuePolicy {
 
 async fn layer(messages: usize) -> f64 {
     let setup = setup(messages).await;
-    let broker = BrokerConfig { url: SecretString::from(setup.vhost.url()), connection_name: "bench".into() };
+    let broker = BrokerConfig::new(SecretString::from(setup.vhost.url()), "bench");
     let shutdown = CancellationToken::new();
     let mut consumer_config = ConsumerConfig::new(QUEUE);
     consumer_config.batch_size = BATCH;

@@ -21,6 +21,8 @@ diesel::table! {
         headers -> Jsonb,
         created_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        not_before -> Nullable<Timestamptz>,
     }
 }
 
@@ -45,22 +47,42 @@ pub struct OutboxRow {
     pub headers: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
+    /// How many times the broker had no queue for it.
+    pub attempts: i32,
+    /// Not offered again before this time (set after an unroutable attempt).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// Records `envelope` for publishing when the surrounding transaction commits. The current trace
 /// context travels along as `traceparent`, so the consumer's span continues this one.
 pub async fn enqueue<E: Event>(conn: &mut AsyncPgConnection, envelope: &Envelope<E>) -> Result<(), DbError> {
-    let body = serde_json::to_value(envelope)?;
+    enqueue_many(conn, std::slice::from_ref(envelope)).await
+}
+
+/// Records several envelopes with one multi-row insert (bulk paths such as an mbox import).
+pub async fn enqueue_many<E: Event>(
+    conn: &mut AsyncPgConnection,
+    envelopes: &[Envelope<E>],
+) -> Result<(), DbError> {
+    if envelopes.is_empty() {
+        return Ok(());
+    }
     let headers = serde_json::to_value(telemetry::trace_headers()).unwrap_or_default();
-    diesel::insert_into(outbox::table)
-        .values(NewOutboxRow {
-            message_id: envelope.message_id,
-            routing_key: envelope.routing_key(),
-            body,
-            headers,
+    let rows = envelopes
+        .iter()
+        .map(|envelope| {
+            Ok(NewOutboxRow {
+                message_id: envelope.message_id,
+                routing_key: envelope.routing_key(),
+                body: serde_json::to_value(envelope)?,
+                headers: headers.clone(),
+            })
         })
-        .execute(conn)
-        .await?;
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    // PostgreSQL takes at most 65,535 bind parameters per statement; four per row.
+    for chunk in rows.chunks(10_000) {
+        diesel::insert_into(outbox::table).values(chunk).execute(conn).await?;
+    }
     Ok(())
 }
 

@@ -150,8 +150,7 @@ impl Foundation {
             &common.jwt_audience,
             Arc::clone(&tombstones),
         ));
-        let broker =
-            BrokerConfig { url: common.amqp_url.clone(), connection_name: format!("penny-{}", info.name) };
+        let broker = BrokerConfig::new(common.amqp_url.clone(), format!("penny-{}", info.name));
         let shutdown = CancellationToken::new();
         let relay = Relay::new(pool.clone(), db.clone(), broker.clone(), RelayConfig::default());
         let readiness: Vec<Arc<dyn ReadinessCheck>> =
@@ -174,8 +173,12 @@ impl Foundation {
 
     /// Starts a worker consuming `queue` with `handler`, until shutdown.
     pub fn spawn_consumer<H: Handler>(&mut self, handler: H, queue: QueueSpec) {
-        let consumer =
-            Consumer::new(handler, self.pool.clone(), self.broker.clone(), ConsumerConfig::new(queue));
+        self.spawn_consumer_with(handler, ConsumerConfig::new(queue));
+    }
+
+    /// Starts a worker with its own tuning (batch size, prefetch), until shutdown.
+    pub fn spawn_consumer_with<H: Handler>(&mut self, handler: H, config: ConsumerConfig) {
+        let consumer = Consumer::new(handler, self.pool.clone(), self.broker.clone(), config);
         self.workers.push(tokio::spawn(consumer.run(self.shutdown.child_token())));
     }
 

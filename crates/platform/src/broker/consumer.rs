@@ -163,6 +163,8 @@ struct Link {
     publisher: Publisher,
     stream: LapinConsumer,
     last_checked: std::time::Instant,
+    /// Liveness checks in a row that found messages ready while this consumer got none.
+    starved_checks: u8,
 }
 
 /// Consumes one queue with one handler.
@@ -222,20 +224,33 @@ impl<H: Handler> Consumer<H> {
         }
         self.link = None;
         let connection = self.broker.connect().await?;
-        let publisher = Publisher::open(&connection).await?;
-        topology::declare(publisher.channel(), &self.config.declare, &self.config.policy).await?;
-        let channel = connection.create_channel().await?;
-        channel.basic_qos(self.config.prefetch, BasicQosOptions::default()).await?;
-        let stream = channel
-            .basic_consume(
-                self.config.queue.name.into(),
-                format!("{}-{}", self.config.queue.name, uuid::Uuid::now_v7().simple()).as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+        let config = &self.config;
+        let (publisher, stream) = self
+            .broker
+            .bounded(async {
+                let publisher = Publisher::open(&connection).await?;
+                topology::declare(publisher.channel(), &config.declare, &config.policy).await?;
+                let channel = connection.create_channel().await?;
+                channel.basic_qos(config.prefetch, BasicQosOptions::default()).await?;
+                let stream = channel
+                    .basic_consume(
+                        config.queue.name.into(),
+                        format!("{}-{}", config.queue.name, uuid::Uuid::now_v7().simple()).as_str().into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+                Ok::<_, BrokerError>((publisher, stream))
+            })
             .await?;
         tracing::info!(queue = self.config.queue.name, "consuming");
-        self.link = Some(Link { connection, publisher, stream, last_checked: std::time::Instant::now() });
+        self.link = Some(Link {
+            connection,
+            publisher,
+            stream,
+            last_checked: std::time::Instant::now(),
+            starved_checks: 0,
+        });
         Ok(())
     }
 
@@ -244,6 +259,7 @@ impl<H: Handler> Consumer<H> {
     pub async fn step(&mut self, wait: Duration) -> Result<StepOutcome, BrokerError> {
         self.connect().await?;
         let deliveries = self.receive(wait).await?;
+        tracing::trace!(queue = self.config.queue.name, received = deliveries.len(), "step");
         if deliveries.is_empty() {
             self.check_liveness().await?;
             return Ok(StepOutcome::default());
@@ -258,7 +274,7 @@ impl<H: Handler> Consumer<H> {
             }
         };
         if let Some(last) = deliveries.last() {
-            let acked = last.acker.ack(BasicAckOptions { multiple: true }).await;
+            let acked = self.broker.bounded(last.acker.ack(BasicAckOptions { multiple: true })).await;
             if !matches!(acked, Ok(true)) {
                 // The channel died after the commit: the broker redelivers and the inbox turns
                 // the redelivery into a no-op.
@@ -272,8 +288,10 @@ impl<H: Handler> Consumer<H> {
         Ok(outcome)
     }
 
-    /// When idle, asks the broker (a passive declare) whether the queue still exists and still
-    /// has a consumer; if not, drops the link so the next step declares and subscribes again.
+    /// When idle, asks the broker (a passive declare) whether the queue still exists, still has a
+    /// consumer, and is not holding ready messages back from this idle one; if not, drops the
+    /// link so the next step declares and subscribes again. The last test catches a deleted and
+    /// re-declared quorum queue that still counts the old subscription but never delivers to it.
     async fn check_liveness(&mut self) -> Result<(), BrokerError> {
         let Some(link) = self.link.as_mut() else { return Ok(()) };
         if link.last_checked.elapsed() < self.config.liveness_check {
@@ -281,18 +299,23 @@ impl<H: Handler> Consumer<H> {
         }
         link.last_checked = std::time::Instant::now();
         let queue = self.config.queue.name;
+        tracing::trace!(queue, "checking that the broker still counts this consumer");
         let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
-        let alive = match link
-            .publisher
-            .channel()
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await
-        {
-            Ok(state) => state.consumer_count() > 0,
-            Err(_) => false,
+        let declared = link.publisher.channel().queue_declare(queue.into(), passive, FieldTable::default());
+        let alive = match self.broker.bounded(declared).await {
+            Ok(state) if state.consumer_count() == 0 => false,
+            Ok(state) => {
+                // Two checks in a row, so messages that arrived just now are not mistaken.
+                link.starved_checks = if state.message_count() > 0 { link.starved_checks + 1 } else { 0 };
+                link.starved_checks < 2
+            }
+            Err(error) => {
+                tracing::debug!(queue, %error, "liveness check failed");
+                false
+            }
         };
         if !alive {
-            tracing::warn!(queue, "the broker no longer counts this consumer; subscribing again");
+            tracing::warn!(queue, "the broker no longer delivers to this consumer; subscribing again");
             self.link = None;
             return Err(BrokerError::NotSubscribed);
         }
@@ -501,7 +524,7 @@ impl<H: Handler> Consumer<H> {
             body: &delivery.data,
             headers: headers::table(carried.iter().map(|(k, v)| (k.as_str(), v.clone()))),
         };
-        link.publisher.publish(std::slice::from_ref(&outgoing)).await?;
+        self.broker.bounded(link.publisher.publish(std::slice::from_ref(&outgoing))).await?;
         Ok(())
     }
 

@@ -20,6 +20,7 @@ pub mod topology;
 
 use std::time::Duration;
 
+use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -37,12 +38,12 @@ pub enum BrokerError {
     Nacked,
     #[error("timed out waiting for the broker")]
     Timeout,
+    #[error("the broker URL is invalid: {0}")]
+    Url(String),
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
     #[error("the consumer is not subscribed (the broker cancelled it or the channel closed)")]
     NotSubscribed,
-    #[error("{0} message(s) had no queue bound for their routing key; they stay in the outbox")]
-    Unroutable(usize),
 }
 
 impl From<diesel::result::Error> for BrokerError {
@@ -57,27 +58,50 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for BrokerError 
     }
 }
 
-/// Where the broker is.
+/// Where the broker is, and how long to trust a silent one.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// `amqp://user:pass@host:port/vhost`.
     pub url: SecretString,
     /// A name for the connection, shown in RabbitMQ's management UI.
     pub connection_name: String,
+    /// The longest wait for any one broker operation (connecting, a declare, an ack, a batch's
+    /// confirms). A connection that dies without a FIN or an RST leaves lapin's futures pending
+    /// until the heartbeat notices; this bound turns such a wait into an error and a reconnect.
+    pub operation_timeout: Duration,
+    /// The heartbeat interval asked of the broker, in seconds (when the URL names none).
+    pub heartbeat_secs: u16,
 }
 
 impl BrokerConfig {
-    /// Opens a connection (one attempt, bounded by a timeout).
+    /// A broker at `url`, with default timeouts.
+    pub fn new(url: SecretString, connection_name: impl Into<String>) -> Self {
+        Self {
+            url,
+            connection_name: connection_name.into(),
+            operation_timeout: Duration::from_secs(15),
+            heartbeat_secs: 10,
+        }
+    }
+
+    /// Opens a connection (one attempt, bounded by the operation timeout).
     pub async fn connect(&self) -> Result<Connection, BrokerError> {
+        let mut uri: AMQPUri = self.url.expose_secret().parse().map_err(BrokerError::Url)?;
+        uri.query.heartbeat.get_or_insert(self.heartbeat_secs);
         let properties =
             ConnectionProperties::default().with_connection_name(self.connection_name.as_str().into());
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            Connection::connect(self.url.expose_secret(), properties),
-        )
-        .await
-        .map_err(|_| BrokerError::Timeout)?
-        .map_err(BrokerError::from)
+        self.bounded(Connection::connect_uri(uri, properties)).await
+    }
+
+    /// Awaits one broker operation for at most the operation timeout.
+    pub async fn bounded<T, E: Into<BrokerError>>(
+        &self,
+        operation: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, BrokerError> {
+        match tokio::time::timeout(self.operation_timeout, operation).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(BrokerError::Timeout),
+        }
     }
 }
 

@@ -8,8 +8,9 @@
 //! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll.
 //!
 //! A row that no queue takes (its consumer has never started, so its queue does not exist yet)
-//! stays pending and is offered again after a back-off, so an event published before its
-//! consumer's first start is delayed, not lost. Each consumer declares its own queue.
+//! stays pending and is offered again after a back-off of its own (`not_before`), so an event
+//! published before its consumer's first start is delayed, not lost, and never holds back the
+//! rows behind it. Each consumer declares its own queue.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,25 +84,33 @@ impl Relay {
         }
         self.link = None;
         let connection = self.broker.connect().await?;
-        let publisher = Publisher::open(&connection).await?;
-        topology::declare(publisher.channel(), &self.config.queues, &self.config.policy).await?;
+        let config = &self.config;
+        let publisher = self
+            .broker
+            .bounded(async {
+                let publisher = Publisher::open(&connection).await?;
+                topology::declare(publisher.channel(), &config.queues, &config.policy).await?;
+                Ok::<_, BrokerError>(publisher)
+            })
+            .await?;
         self.link = Some((connection, publisher.clone()));
         Ok(publisher)
     }
 
     /// Publishes one batch of pending rows; returns how many were published and marked.
     pub async fn step(&mut self) -> Result<usize, BrokerError> {
-        self.step_inner(true).await
+        Ok(self.step_inner(true).await?.0)
     }
 
     /// Publishes a batch and has the broker confirm it, then rolls back instead of marking the
     /// rows sent: what a relay that dies at the worst moment leaves behind. For tests.
     #[doc(hidden)]
     pub async fn step_then_crash(&mut self) -> Result<usize, BrokerError> {
-        self.step_inner(false).await
+        Ok(self.step_inner(false).await?.0)
     }
 
-    async fn step_inner(&mut self, mark: bool) -> Result<usize, BrokerError> {
+    /// Returns (rows published, rows deferred because no queue took them).
+    async fn step_inner(&mut self, mark: bool) -> Result<(usize, usize), BrokerError> {
         let publisher = match self.publisher().await {
             Ok(publisher) => publisher,
             Err(error) => {
@@ -110,11 +119,13 @@ impl Relay {
             }
         };
         let batch_size = self.config.batch_size;
+        let broker = &self.broker;
         let mut conn = self.pool.get().await?;
         let result = conn
             .transaction(async |tx| {
                 let rows: Vec<OutboxRow> = outbox::table
                     .filter(outbox::published_at.is_null())
+                    .filter(outbox::not_before.is_null().or(outbox::not_before.le(diesel::dsl::now)))
                     .order(outbox::id)
                     .limit(batch_size)
                     .for_update()
@@ -125,32 +136,35 @@ impl Relay {
                 if rows.is_empty() {
                     return Ok((0, 0));
                 }
-                let routed = publish_rows(&publisher, &rows).await?;
+                let routed = broker.bounded(publish_rows(&publisher, &rows)).await?;
                 if !mark {
                     return Err(BrokerError::Db(diesel::result::Error::RollbackTransaction.into()));
                 }
-                let ids: Vec<i64> =
-                    rows.iter().zip(&routed).filter(|(_, routed)| **routed).map(|(r, _)| r.id).collect();
-                diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                let (sent, unroutable): (Vec<_>, Vec<_>) = rows.iter().zip(&routed).partition(|(_, r)| **r);
+                let sent: Vec<i64> = sent.into_iter().map(|(row, _)| row.id).collect();
+                let unroutable: Vec<i64> = unroutable.into_iter().map(|(row, _)| row.id).collect();
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)))
                     .set(outbox::published_at.eq(diesel::dsl::now))
                     .execute(tx)
                     .await?;
-                Ok((ids.len(), rows.len() - ids.len()))
+                if !unroutable.is_empty() {
+                    defer(tx, &unroutable).await?;
+                }
+                Ok((sent.len(), unroutable.len()))
             })
             .await;
         match result {
-            Ok((_, unroutable)) if unroutable > 0 => {
+            Ok((published, unroutable)) => {
                 self.connected.store(true, Ordering::Relaxed);
-                Err(BrokerError::Unroutable(unroutable))
-            }
-            Ok((published, _)) => {
-                self.connected.store(true, Ordering::Relaxed);
-                Ok(published)
+                if unroutable > 0 {
+                    tracing::info!(unroutable, "no queue takes these events yet; offering them again later");
+                }
+                Ok((published, unroutable))
             }
             Err(BrokerError::Db(crate::db::DbError::Query(diesel::result::Error::RollbackTransaction)))
                 if !mark =>
             {
-                Ok(0)
+                Ok((0, 0))
             }
             Err(error) => {
                 self.link = None;
@@ -166,9 +180,9 @@ impl Relay {
     pub async fn drain(&mut self) -> Result<usize, BrokerError> {
         let mut total = 0;
         loop {
-            let published = self.step().await?;
+            let (published, deferred) = self.step_inner(true).await?;
             total += published;
-            if published == 0 {
+            if published + deferred == 0 {
                 return Ok(total);
             }
         }
@@ -189,14 +203,7 @@ impl Relay {
                 }
                 Err(error) => {
                     let delay = backoff.next_delay();
-                    match &error {
-                        BrokerError::Unroutable(_) => {
-                            tracing::info!(%error, retry_in_ms = delay.as_millis() as u64, "waiting for consumers")
-                        }
-                        _ => {
-                            tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "outbox relay failed")
-                        }
-                    }
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "outbox relay failed");
                     tokio::select! {
                         () = tokio::time::sleep(delay) => {}
                         () = shutdown.cancelled() => break,
@@ -239,6 +246,19 @@ impl Relay {
         diesel::sql_query(format!("LISTEN \"{}.outbox\"", self.db.schema)).execute(&mut conn).await?;
         Ok(conn)
     }
+}
+
+/// Offers unroutable rows again after a back-off that doubles per attempt (0.2 s up to 30 s).
+async fn defer(tx: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), diesel::result::Error> {
+    diesel::sql_query(
+        "UPDATE outbox SET attempts = attempts + 1, \
+         not_before = now() + make_interval(secs => least(30, 0.2 * power(2, least(attempts, 10)))) \
+         WHERE id = ANY($1)",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 /// Publishes the rows; returns, per row, whether a queue took it.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use lapin::options::{BasicGetOptions, QueueDeleteOptions};
-use penny_contract::events::UserDeleted;
+use penny_contract::events::{UserDeleted, UserRegistered};
 use penny_contract::{Envelope, UserId};
 use penny_platform::broker::consumer::{ConsumerConfig, Delivered, Handler, HandlerError};
 use penny_platform::broker::publisher::{Outgoing, Publisher};
@@ -32,7 +32,7 @@ fn policy() -> QueuePolicy {
 }
 
 fn broker(url: String) -> BrokerConfig {
-    BrokerConfig { url: SecretString::from(url), connection_name: "test".into() }
+    BrokerConfig::new(SecretString::from(url), "test")
 }
 
 /// Applies each `user.deleted` as one widget row named after the user; fails on `poison`.
@@ -228,6 +228,54 @@ async fn a_consumer_that_dies_after_commit_and_before_ack_books_nothing_twice() 
 }
 
 #[tokio::test]
+async fn an_event_no_queue_takes_yet_waits_without_holding_back_the_rest() {
+    let rig = Rig::new().await;
+    let mut relay = rig.relay(rig.vhost.url());
+    let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
+    consumer.step(Duration::from_millis(10)).await.unwrap();
+
+    // No queue binds `user.registered` yet; the `user.deleted` events behind it must go out.
+    let registered = Envelope::new(
+        UserRegistered {
+            user_id: UserId::new(),
+            name: "N".into(),
+            username: "n".into(),
+            email: "n@x.test".into(),
+        },
+        None,
+    );
+    {
+        let mut conn = rig.store.pool.get().await.unwrap();
+        outbox::enqueue(&mut conn, &registered).await.unwrap();
+    }
+    rig.enqueue(5).await;
+    assert_eq!(relay.drain().await.unwrap(), 5);
+    let pending = outbox::pending(&mut rig.store.pool.get().await.unwrap(), 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].message_id, pending[0].attempts), (registered.message_id, 1));
+    assert!(pending[0].not_before.is_some_and(|at| at > chrono::Utc::now() - chrono::Duration::seconds(1)));
+    assert_eq!(drive(&mut consumer, Duration::from_secs(20), |t| t.applied >= 5).await.applied, 5);
+
+    // Its consumer starts: the event goes out on its next turn, once.
+    const LATECOMER: QueueSpec = QueueSpec { name: "test.latecomer", bindings: &["user.registered"] };
+    let connection = broker(rig.vhost.url()).connect().await.unwrap();
+    let publisher = Publisher::open(&connection).await.unwrap();
+    topology::declare(publisher.channel(), &[LATECOMER], &policy()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while relay.drain().await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the deferred event was never offered again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(outbox::pending(&mut rig.store.pool.get().await.unwrap(), 10).await.unwrap().is_empty());
+    let took = publisher.channel().basic_get(LATECOMER.name.into(), BasicGetOptions { no_ack: true });
+    let message = took.await.unwrap().expect("the deferred event reached its queue");
+    assert_eq!(
+        message.delivery.properties.message_id().as_ref().unwrap().as_str(),
+        registered.message_id.to_string()
+    );
+}
+
+#[tokio::test]
 async fn the_same_message_delivered_five_times_has_one_effect() {
     let rig = Rig::new().await;
     let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
@@ -315,18 +363,25 @@ async fn a_consumer_cancelled_by_the_server_subscribes_again() {
     relay.drain().await.unwrap();
     wait_for_effects(&rig, 5).await;
 
-    // Delete the queue under the consumer (the broker cancels it), then declare it again.
+    // Delete the queue under the consumer: the broker cancels the subscription, and the consumer
+    // declares its queue again and subscribes anew on its own. (Declaring it from here instead
+    // races the broker's clean-up of the deleted quorum queue, which can leave a subscription
+    // that is counted but never delivered to: a broker artefact, not what an operator does.)
     let connection = broker(rig.vhost.url()).connect().await.unwrap();
     let channel = connection.create_channel().await.unwrap();
     channel.queue_delete("test.widgets".into(), QueueDeleteOptions::default()).await.unwrap();
-    // A quorum queue finishes deleting after delete-ok; declare the new one once it is gone.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while rig.vhost.queue_exists("test.widgets").await {
-        assert!(Instant::now() < deadline, "the queue was not deleted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+    loop {
+        assert!(Instant::now() < deadline, "the consumer did not declare its queue and subscribe again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let probe = connection.create_channel().await.unwrap();
+        if let Ok(state) = probe.queue_declare("test.widgets".into(), passive, Default::default()).await
+            && state.consumer_count() > 0
+        {
+            break;
+        }
     }
-    topology::declare(&channel, &[QUEUE], &policy()).await.unwrap();
-    assert!(rig.vhost.queue_exists("test.widgets").await);
 
     rig.enqueue(5).await;
     relay.drain().await.unwrap();
@@ -344,7 +399,15 @@ async fn wait_for_effects(rig: &Rig, expected: i64) {
             assert_eq!(rows, expected);
             return;
         }
-        assert!(Instant::now() < deadline, "only {rows} of {expected} effects");
+        if Instant::now() >= deadline {
+            let pending =
+                outbox::pending(&mut rig.store.pool.get().await.unwrap(), 20_000).await.unwrap().len();
+            let queued = rig.vhost.queue_depth(QUEUE.name).await;
+            let parked = rig.vhost.queue_depth(&format!("{}.parked", QUEUE.name)).await;
+            panic!(
+                "only {rows} of {expected} effects; {pending} still in the outbox, {queued} in the queue, {parked} parked"
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -353,7 +416,6 @@ async fn wait_for_effects(rig: &Rig, expected: i64) {
 /// and restored several times while they run. Every committed outbox row must have exactly one
 /// effect.
 #[tokio::test]
-#[ignore = "intermittently stalls in CI (618 of 10,000 effects after 120 s in one run of five); being investigated"]
 async fn ten_thousand_events_through_repeated_outages_have_exactly_one_effect_each() {
     let rig = Rig::new().await;
     let proxy = TcpProxy::start("127.0.0.1:5672").await;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::helpers::{TestApp, TestUser, spawn_app};
 
 async fn publish<E: Event>(app: &TestApp, envelope: &Envelope<E>) {
-    let broker = BrokerConfig { url: SecretString::from(app.vhost.url()), connection_name: "test".into() };
+    let broker = BrokerConfig::new(SecretString::from(app.vhost.url()), "test");
     let connection = broker.connect().await.unwrap();
     let publisher = Publisher::open(&connection).await.unwrap();
     // The service declares the exchanges as it connects; a test may get there first.
