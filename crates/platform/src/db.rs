@@ -108,6 +108,7 @@ type MigrationConn = AsyncConnectionWrapper<AsyncPgConnection>;
 /// Creates the schema if missing and runs the platform's and then the service's pending
 /// migrations, holding an advisory lock so that replicas starting together migrate once.
 pub async fn migrate(config: &DbConfig, service: &'static EmbeddedMigrations) -> Result<(), DbError> {
+    refuse_shared_versions(Static(service))?;
     with_migration_conn(config, move |conn| {
         run_pending(conn, Static(&PLATFORM_MIGRATIONS))?;
         run_pending(conn, Static(service))
@@ -132,6 +133,27 @@ impl MigrationSource<Pg> for Static {
     fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<Pg>>>> {
         MigrationSource::<Pg>::migrations(self.0)
     }
+}
+
+fn versions(source: Static) -> Result<Vec<String>, DbError> {
+    Ok(MigrationSource::<Pg>::migrations(&source)
+        .map_err(|e| DbError::Migration(e.to_string()))?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect())
+}
+
+/// The platform's and a service's migrations share one bookkeeping table per schema, so a
+/// service migration with a platform migration's version would be taken as applied and
+/// silently skipped.
+fn refuse_shared_versions(service: Static) -> Result<(), DbError> {
+    let platform = versions(Static(&PLATFORM_MIGRATIONS))?;
+    if let Some(shared) = versions(service)?.into_iter().find(|v| platform.contains(v)) {
+        return Err(DbError::Migration(format!(
+            "migration version {shared} is used by the platform and by the service; rename the service's"
+        )));
+    }
+    Ok(())
 }
 
 fn run_pending(conn: &mut MigrationConn, source: Static) -> Result<(), DbError> {

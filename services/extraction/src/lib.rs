@@ -2,15 +2,43 @@
 //!
 //! [`Application::build`] assembles the service from its settings, so `main.rs` and the tests
 //! start the same thing (the tests on port 0 with a database of their own).
+//!
+//! How the parts fit:
+//! - [`pipeline`]: the policy (`rules`, `llm`, `cascade`) over the rule engine (`penny-rules`)
+//!   and the [`llm`] extractor, with LLM answers reused and every call recorded;
+//! - [`worker`]: `extraction.requested` in batches (one attempt per request, `email.extracted`
+//!   through the outbox) and `user.deleted`;
+//! - [`routes`]: the dry run, the attempts of an email and the LLM usage;
+//! - [`store`]: the queries over [`schema`].
 
+// Unit tests may unwrap: a panic is how they fail.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod llm;
+pub mod pipeline;
 pub mod routes;
+pub mod schema;
+pub mod settings;
+pub mod store;
+pub mod worker;
 
+use std::sync::Arc;
+
+use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use penny_contract::Envelope;
+use penny_contract::events::ExtractionStarted;
+use penny_platform::broker::ConsumerConfig;
+use penny_platform::broker::topology;
 use penny_platform::cli::RunMode;
+use penny_platform::db::DbPool;
 use penny_platform::service::{Foundation, HttpHandle};
-use penny_platform::{ServiceInfo, Settings};
-use serde::Deserialize;
+use penny_platform::{ServiceInfo, Settings, outbox};
 use utoipa::OpenApi as _;
+
+pub use settings::{ExtractionSettings, Policy};
+
+use crate::pipeline::Pipeline;
 
 /// Who this service is.
 pub const INFO: ServiceInfo =
@@ -19,10 +47,12 @@ pub const INFO: ServiceInfo =
 /// The service's own migrations (`migrations/extraction/`), run after the platform's.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/extraction");
 
-/// Settings of this service beyond the shared ones.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ExtractionSettings {}
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct ExtractionState {
+    pub pool: DbPool,
+    pub pipeline: Arc<Pipeline>,
+}
 
 /// A built, not yet running, service.
 pub struct Application {
@@ -31,10 +61,34 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the service: migrations, pool, token verification and the HTTP server.
+    /// Builds the service: migrations, pool, token verification, the workers (in `serve` and
+    /// `work` modes, announcing the extraction version) and the HTTP server.
     pub async fn build(settings: Settings<ExtractionSettings>, mode: RunMode) -> anyhow::Result<Self> {
-        let foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
-        let http = foundation.http(mode, &routes::ApiDoc::openapi(), routes::configure)?;
+        let pipeline = Arc::new(Pipeline::from_settings(&settings.service)?);
+        let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
+        if mode.runs_workers() {
+            announce(&foundation.pool, pipeline.version()).await?;
+            let requests = worker::RequestsWorker {
+                pipeline: Arc::clone(&pipeline),
+                pool: foundation.pool.clone(),
+                tombstones: Arc::clone(&foundation.tombstones),
+                concurrency: settings.service.llm_concurrency,
+            };
+            let batch_size = settings.service.batch_size.max(1);
+            let mut config = ConsumerConfig::new(topology::EXTRACTION_REQUESTS);
+            config.batch_size = batch_size;
+            config.prefetch = u16::try_from(batch_size.saturating_mul(3)).unwrap_or(u16::MAX);
+            foundation.spawn_consumer_with(requests, config);
+            let users = worker::UsersWorker { tombstones: Arc::clone(&foundation.tombstones) };
+            foundation.spawn_consumer(users, topology::EXTRACTION_USERS);
+        }
+        tracing::info!(version = pipeline.version(), policy = ?pipeline.policy(), "extraction ready");
+        let state = web::Data::new(ExtractionState { pool: foundation.pool.clone(), pipeline });
+        let http =
+            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
+                cfg.app_data(state.clone());
+                routes::configure(cfg);
+            })?;
         Ok(Self { foundation, http })
     }
 
@@ -43,11 +97,24 @@ impl Application {
         self.http.port
     }
 
+    /// The service's foundation (pool, broker, tombstones).
+    pub fn foundation(&self) -> &Foundation {
+        &self.foundation
+    }
+
     /// Runs until the server is stopped (Ctrl-C or SIGTERM).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self { foundation, http } = self;
         http.server.await?;
-        drop(foundation);
+        foundation.shutdown().await;
         Ok(())
     }
+}
+
+/// Publishes `extraction.started` (through the outbox) so mail-ingest learns the newest version.
+async fn announce(pool: &DbPool, version: &str) -> anyhow::Result<()> {
+    let mut conn = pool.get().await?;
+    let envelope = Envelope::new(ExtractionStarted { extraction_version: version.to_owned() }, None);
+    outbox::enqueue(&mut conn, &envelope).await?;
+    Ok(())
 }

@@ -1,0 +1,2 @@
+DROP TABLE llm_transactions;
+DROP INDEX email_extractions_request;
