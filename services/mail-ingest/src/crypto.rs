@@ -59,6 +59,8 @@ pub struct Sealed {
 #[derive(Clone)]
 pub struct SecretBox {
     keys: BTreeMap<String, Aes256Gcm>,
+    /// The raw key bytes, kept only to derive purpose-bound subkeys ([`SecretBox::derived_keys`]).
+    raw: BTreeMap<String, [u8; KEY_LEN]>,
     active: Option<String>,
 }
 
@@ -76,6 +78,7 @@ impl SecretBox {
     /// No keys at all is allowed: the service runs, and storing a secret fails clearly.
     pub fn from_config(keys: Option<&SecretString>, active: Option<&str>) -> Result<Self, CryptoError> {
         let mut parsed = BTreeMap::new();
+        let mut raw = BTreeMap::new();
         let mut first = None;
         if let Some(spec) = keys {
             for entry in spec.expose_secret().split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -96,6 +99,9 @@ impl SecretBox {
                 }
                 let cipher = Aes256Gcm::new_from_slice(&bytes)
                     .map_err(|_| CryptoError::InvalidKey(id.to_owned(), "not 32 bytes"))?;
+                let key: [u8; KEY_LEN] =
+                    bytes.try_into().map_err(|_| CryptoError::InvalidKey(id.to_owned(), "not 32 bytes"))?;
+                raw.insert(id.to_owned(), key);
                 if parsed.insert(id.to_owned(), cipher).is_some() {
                     return Err(CryptoError::InvalidConfig(format!("key id `{id}` is listed twice")));
                 }
@@ -107,7 +113,7 @@ impl SecretBox {
             Some(id) => return Err(CryptoError::UnknownKey(id.to_owned())),
             None => first,
         };
-        Ok(Self { keys: parsed, active })
+        Ok(Self { keys: parsed, raw, active })
     }
 
     /// A box with one random key (tests and development).
@@ -121,7 +127,7 @@ impl SecretBox {
     }
 
     fn empty() -> Self {
-        Self { keys: BTreeMap::new(), active: None }
+        Self { keys: BTreeMap::new(), raw: BTreeMap::new(), active: None }
     }
 
     /// The id of the sealing key, if any.
@@ -159,6 +165,23 @@ impl SecretBox {
             .map_err(|_| CryptoError::Tampered)
     }
 
+    /// 32-byte keys for `purpose` (HMAC-SHA256 of the purpose under each configured key), the
+    /// active key's first and then the others; empty without keys. A MAC signs with the first and
+    /// accepts any, so signatures made before a key rotation still verify. Deriving keeps the
+    /// AEAD keys themselves out of any other algorithm.
+    pub fn derived_keys(&self, purpose: &str) -> Vec<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let derive = |key: &[u8; KEY_LEN]| -> Option<[u8; 32]> {
+            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).ok()?;
+            mac.update(b"penny:derived-key:");
+            mac.update(purpose.as_bytes());
+            Some(mac.finalize().into_bytes().into())
+        };
+        let active = self.active.as_ref().and_then(|id| self.raw.get(id));
+        let others = self.raw.iter().filter(|(id, _)| Some(*id) != self.active.as_ref()).map(|(_, key)| key);
+        active.into_iter().chain(others).filter_map(derive).collect()
+    }
+
     /// Opens a text secret.
     pub fn open_text(&self, key_id: &str, bytes: &[u8], aad: &[u8]) -> Result<SecretString, CryptoError> {
         let plain = self.open(key_id, bytes, aad)?;
@@ -184,6 +207,21 @@ mod tests {
         assert!(matches!(secrets.open("k1", &tampered, b"row-1"), Err(CryptoError::Tampered)));
         assert!(matches!(secrets.open("k9", &sealed.bytes, b"row-1"), Err(CryptoError::UnknownKey(_))));
         assert!(matches!(secrets.open("k1", &[1, 2], b"row-1"), Err(CryptoError::Malformed)));
+    }
+
+    #[test]
+    fn derived_keys_are_per_purpose_active_first() {
+        let (_, old) = SecretBox::generate("old");
+        let (_, new) = SecretBox::generate("new");
+        let both = SecretString::from(format!("{},{}", old.expose_secret(), new.expose_secret()));
+        let first = SecretBox::from_config(Some(&both), None).unwrap();
+        let rotated = SecretBox::from_config(Some(&both), Some("new")).unwrap();
+        let a = first.derived_keys("oauth-state");
+        let b = rotated.derived_keys("oauth-state");
+        assert_eq!(a.len(), 2);
+        assert_eq!((a[0], a[1]), (b[1], b[0]), "the active key's subkey comes first");
+        assert_ne!(first.derived_keys("other")[0], a[0]);
+        assert!(SecretBox::from_config(None, None).unwrap().derived_keys("x").is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use penny_platform::http::ApiError;
 
 use crate::crypto::CryptoError;
 use crate::fetch::imap::ImapError;
+use crate::oauth::OAuthError;
 
 /// Everything a mail-ingest operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,9 @@ pub enum IngestError {
     /// 422 for refused credentials, 502 for an unreachable or misbehaving mail server.
     #[error(transparent)]
     Imap(#[from] ImapError),
+    /// 409 for a provider not configured, 400 for a refused state, 502 for a provider failure.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
     /// 500: a secret could not be sealed or opened (wrong or missing key, tampered data).
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -118,6 +122,23 @@ impl From<IngestError> for ApiError {
                 StatusCode::BAD_GATEWAY,
                 "mail_server_error",
                 format!("the mail server misbehaved: {other}"),
+            ),
+            IngestError::OAuth(OAuthError::NotConfigured(provider)) => ApiError::conflict(
+                "provider_not_configured",
+                format!(
+                    "{provider} is not configured on this server: the operator must set its OAuth client (see docs/OAUTH.md)"
+                ),
+            ),
+            IngestError::OAuth(OAuthError::InvalidState(reason)) => {
+                ApiError::bad_request("invalid_state", reason.to_string())
+            }
+            IngestError::OAuth(OAuthError::Config(message)) => {
+                ApiError::internal(anyhow::anyhow!("invalid OAuth configuration: {message}"))
+            }
+            IngestError::OAuth(other) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "provider_error",
+                format!("the mail provider failed: {other}"),
             ),
             IngestError::Crypto(CryptoError::NoKeys) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

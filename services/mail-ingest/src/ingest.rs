@@ -72,7 +72,8 @@ pub struct FetchCounts {
 }
 
 impl FetchCounts {
-    fn add(&mut self, other: FetchCounts) {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: FetchCounts) {
         self.total += other.total;
         self.stored += other.stored;
         self.duplicates += other.duplicates;
@@ -150,6 +151,15 @@ impl Ingestor {
         let index = self.next_index();
         self.note_malformed(index, reason.into());
         let delta = FetchCounts { total: 1, malformed: 1, ..Default::default() };
+        self.counts.add(delta);
+        delta
+    }
+
+    /// Records `count` messages a fetcher recognised by id as already stored, without
+    /// downloading them (Gmail, Graph); returns the delta for the job's counts.
+    pub fn count_known_duplicates(&mut self, count: u64) -> FetchCounts {
+        self.seen += count;
+        let delta = FetchCounts { total: count, duplicates: count, ..Default::default() };
         self.counts.add(delta);
         delta
     }

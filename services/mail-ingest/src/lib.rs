@@ -6,7 +6,9 @@
 //! How the parts fit:
 //! - [`routes`]: one module per resource, one file per action; handlers check input and call
 //!   [`store`] query functions, each over `&mut AsyncPgConnection`;
-//! - [`fetch`]: the fetchers (upload, IMAP), which hand raw messages to [`ingest::Ingestor`]; it
+//! - [`oauth`]: connecting Gmail and Outlook (authorization code with PKCE, signed state, token
+//!   refresh and revocation);
+//! - [`fetch`]: the fetchers (upload, IMAP, Gmail, Graph), which hand raw messages to [`ingest::Ingestor`]; it
 //!   parses them ([`penny_mailtext`]), stores each email once and requests its extraction
 //!   through the outbox, in the fetcher's transaction;
 //! - [`mbox`]: the incremental mbox reader (pure); [`crypto`]: secrets sealed at rest;
@@ -23,6 +25,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod mbox;
 pub mod models;
+pub mod oauth;
 pub mod routes;
 pub mod schema;
 pub mod store;
@@ -44,6 +47,7 @@ use utoipa::OpenApi as _;
 
 use crate::crypto::SecretBox;
 use crate::fetch::upload::UploadLimits;
+use crate::oauth::{OAuth, OAuthConfig, ProviderConfig};
 
 /// Who this service is.
 pub const INFO: ServiceInfo =
@@ -69,6 +73,33 @@ pub struct MailIngestSettings {
     pub secret_key_active: Option<String>,
     /// Messages fetched and committed per batch.
     pub fetch_batch_size: usize,
+    /// Gmail OAuth client id (Google Cloud Console); unset, Gmail cannot be connected.
+    pub gmail_client_id: Option<String>,
+    /// Gmail OAuth client secret.
+    pub gmail_client_secret: Option<SecretString>,
+    /// Google's authorization endpoint.
+    pub gmail_auth_url: String,
+    /// Google's token endpoint.
+    pub gmail_token_url: String,
+    /// Google's token revocation endpoint (used when a Gmail account is deleted).
+    pub gmail_revoke_url: String,
+    /// The Gmail API's base URL.
+    pub gmail_api_url: String,
+    /// The Gmail search selecting the mail a full sync fetches.
+    pub gmail_query: String,
+    /// Outlook (Microsoft Entra) OAuth client id; unset, Outlook cannot be connected.
+    pub outlook_client_id: Option<String>,
+    /// Outlook OAuth client secret.
+    pub outlook_client_secret: Option<SecretString>,
+    /// Microsoft's authorization endpoint (`common` accepts work and personal accounts).
+    pub outlook_auth_url: String,
+    /// Microsoft's token endpoint.
+    pub outlook_token_url: String,
+    /// Microsoft Graph's base URL.
+    pub outlook_api_url: String,
+    /// Where providers send the browser back (`{base}/v1/accounts/oauth/{provider}/callback`);
+    /// default: the public URL.
+    pub oauth_redirect_base: Option<String>,
 }
 
 impl Default for MailIngestSettings {
@@ -80,9 +111,26 @@ impl Default for MailIngestSettings {
             secret_keys: None,
             secret_key_active: None,
             fetch_batch_size: 100,
+            gmail_client_id: None,
+            gmail_client_secret: None,
+            gmail_auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            gmail_token_url: "https://oauth2.googleapis.com/token".into(),
+            gmail_revoke_url: "https://oauth2.googleapis.com/revoke".into(),
+            gmail_api_url: "https://gmail.googleapis.com".into(),
+            gmail_query: DEFAULT_GMAIL_QUERY.into(),
+            outlook_client_id: None,
+            outlook_client_secret: None,
+            outlook_auth_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into(),
+            outlook_token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token".into(),
+            outlook_api_url: "https://graph.microsoft.com/v1.0".into(),
+            oauth_redirect_base: None,
         }
     }
 }
+
+/// The default Gmail search: Google's "Updates" category (where banks' alerts and most receipts
+/// land) and subjects that name a payment.
+pub const DEFAULT_GMAIL_QUERY: &str = "category:updates OR subject:(receipt OR payment OR transaction OR charged OR purchase OR debit OR credit)";
 
 impl MailIngestSettings {
     /// The bounds of one upload.
@@ -93,6 +141,53 @@ impl MailIngestSettings {
             batch_messages: 500,
             batch_bytes: 8 * 1024 * 1024,
         }
+    }
+
+    /// The OAuth configuration; a provider is offered when its client id and secret are both
+    /// set, and setting only one of them is an error.
+    pub fn oauth_config(&self, public_url: &str) -> anyhow::Result<OAuthConfig> {
+        fn provider(
+            name: &str,
+            id: Option<&String>,
+            secret: Option<&SecretString>,
+            urls: [&String; 3],
+        ) -> anyhow::Result<Option<ProviderConfig>> {
+            use secrecy::ExposeSecret as _;
+            let id = id.map(|s| s.trim()).filter(|s| !s.is_empty());
+            let secret = secret.filter(|s| !s.expose_secret().trim().is_empty());
+            match (id, secret) {
+                (None, None) => Ok(None),
+                (Some(id), Some(secret)) => Ok(Some(ProviderConfig {
+                    client_id: id.to_owned(),
+                    client_secret: secret.clone(),
+                    auth_url: urls[0].clone(),
+                    token_url: urls[1].clone(),
+                    api_url: urls[2].clone(),
+                })),
+                _ => anyhow::bail!(
+                    "set both PENNY_{0}_CLIENT_ID and PENNY_{0}_CLIENT_SECRET, or neither",
+                    name.to_ascii_uppercase()
+                ),
+            }
+        }
+        Ok(OAuthConfig {
+            gmail: provider(
+                "gmail",
+                self.gmail_client_id.as_ref(),
+                self.gmail_client_secret.as_ref(),
+                [&self.gmail_auth_url, &self.gmail_token_url, &self.gmail_api_url],
+            )?,
+            outlook: provider(
+                "outlook",
+                self.outlook_client_id.as_ref(),
+                self.outlook_client_secret.as_ref(),
+                [&self.outlook_auth_url, &self.outlook_token_url, &self.outlook_api_url],
+            )?,
+            gmail_revoke_url: self.gmail_revoke_url.clone(),
+            gmail_query: self.gmail_query.clone(),
+            redirect_base: self.oauth_redirect_base.clone().unwrap_or_else(|| public_url.to_owned()),
+            public_url: public_url.to_owned(),
+        })
     }
 }
 
@@ -127,12 +222,14 @@ pub struct IngestState {
     pub pool: DbPool,
     pub settings: Arc<MailIngestSettings>,
     pub secrets: Arc<SecretBox>,
+    pub oauth: Arc<OAuth>,
 }
 
 /// A built, not yet running, service.
 pub struct Application {
     foundation: Foundation,
     http: HttpHandle,
+    oauth: Arc<OAuth>,
 }
 
 impl Application {
@@ -148,6 +245,7 @@ impl Application {
                 "no secret key configured (PENNY_SECRET_KEYS): IMAP and OAuth accounts cannot be added"
             );
         }
+        let oauth = Arc::new(OAuth::new(settings.service.oauth_config(&settings.common.public_url)?)?);
         let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
         let service = Arc::new(settings.service);
         let secrets = Arc::new(secrets);
@@ -155,20 +253,29 @@ impl Application {
             let handler = users::UsersHandler::new(Arc::clone(&foundation.tombstones));
             foundation.spawn_consumer(handler, INGEST_USERS);
             let options = fetch::imap::FetchOptions { batch_size: service.fetch_batch_size.max(1) };
-            let fetcher =
-                fetch::worker::FetchHandler::new(foundation.pool.clone(), Arc::clone(&secrets), options);
+            let fetcher = fetch::worker::FetchHandler::new(
+                foundation.pool.clone(),
+                Arc::clone(&secrets),
+                Arc::clone(&oauth),
+                options,
+            );
             foundation.spawn_consumer(fetcher, INGEST_FETCH);
             if let Some(days) = service.body_retention_days {
                 tokio::spawn(purge_bodies(foundation.pool.clone(), days));
             }
         }
-        let state = web::Data::new(IngestState { pool: foundation.pool.clone(), settings: service, secrets });
+        let state = web::Data::new(IngestState {
+            pool: foundation.pool.clone(),
+            settings: service,
+            secrets,
+            oauth: Arc::clone(&oauth),
+        });
         let http =
             foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
                 cfg.app_data(state.clone());
                 routes::configure(cfg);
             })?;
-        Ok(Self { foundation, http })
+        Ok(Self { foundation, http, oauth })
     }
 
     /// The HTTP port (useful when 0 was asked for).
@@ -181,9 +288,14 @@ impl Application {
         &self.foundation
     }
 
+    /// The OAuth client (tests drive fetch jobs with it).
+    pub fn oauth(&self) -> Arc<OAuth> {
+        Arc::clone(&self.oauth)
+    }
+
     /// Runs until the server is stopped (Ctrl-C or SIGTERM).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { foundation, http } = self;
+        let Self { foundation, http, .. } = self;
         http.server.await?;
         foundation.shutdown().await;
         Ok(())

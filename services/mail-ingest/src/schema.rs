@@ -73,6 +73,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Pending OAuth authorizations, by the SHA-256 of their state.
+    oauth_states (state_hash) {
+        state_hash -> Bytea,
+        user_id -> Uuid,
+        provider -> Text,
+        verifier_key_id -> Text,
+        verifier -> Bytea,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(emails -> connected_accounts (account_id));
 diesel::joinable!(fetch_cursors -> connected_accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(connected_accounts, fetch_cursors, emails, jobs);
+diesel::allow_tables_to_appear_in_same_query!(connected_accounts, fetch_cursors, emails, jobs, oauth_states);

@@ -51,6 +51,7 @@ pub async fn on_user_deleted(
     let jobs = store::jobs::delete_all(conn, user).await?;
     let emails = store::emails::delete_all(conn, user).await?;
     let accounts = store::accounts::delete_all(conn, user).await?;
+    store::oauth_states::delete_all(conn, user).await?;
     tombstones::record(conn, user).await?;
     tracing::info!(
         user.id = %user,

@@ -343,7 +343,8 @@ pub async fn fetch_account(
     Ok(ingestor.counts())
 }
 
-async fn is_cancelled(conn: &mut AsyncPgConnection, target: Target) -> Result<bool, IngestError> {
+/// Whether the fetch job was cancelled (checked at each batch boundary).
+pub(crate) async fn is_cancelled(conn: &mut AsyncPgConnection, target: Target) -> Result<bool, IngestError> {
     let job = store::jobs::get(conn, None, target.fetch_job).await?;
     Ok(job.is_some_and(|job| job.status == JobStatus::Cancelled))
 }

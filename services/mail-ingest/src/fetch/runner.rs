@@ -4,7 +4,9 @@
 //! RUNNING (a RUNNING job is resumed: it was interrupted, and the account's cursor says where
 //! it stopped), runs the account's fetcher, which commits batch by batch, and finishes the job
 //! SUCCESS with its counts, or FAILED with the reason. A finished job is left alone, so a
-//! redelivered request does nothing.
+//! redelivered request does nothing. An account that is not ACTIVE (REVOKED, REAUTH_REQUIRED) is
+//! never fetched; a refused grant or login marks it REAUTH_REQUIRED, so it stops being fetched
+//! until its owner connects it again.
 
 use diesel_async::AsyncPgConnection;
 use penny_contract::{AccountStatus, JobId, JobStatus, JobType, Provider, TriggeredBy};
@@ -14,6 +16,7 @@ use crate::error::IngestError;
 use crate::fetch::imap::{self, FetchOptions, ImapConfig, ImapError};
 use crate::ingest::{FetchCounts, Target};
 use crate::models::{Account, Job, NewJob};
+use crate::oauth::{OAuth, OAuthError};
 use crate::store;
 
 /// Creates a QUEUED fetch job for `account`.
@@ -57,6 +60,7 @@ pub enum RunOutcome {
 pub async fn run_job(
     conn: &mut AsyncPgConnection,
     secrets: &SecretBox,
+    oauth: &OAuth,
     id: JobId,
     options: FetchOptions,
 ) -> Result<RunOutcome, IngestError> {
@@ -73,6 +77,10 @@ pub async fn run_job(
         return fail(conn, id, "account_gone", "the account was deleted").await;
     };
     tracing::Span::current().record("account.id", tracing::field::display(account.id));
+    if account.status != AccountStatus::Active {
+        let message = format!("the account is {}; connect it again", account.status);
+        return fail(conn, id, "account_inactive", &message).await;
+    }
     if job.status == JobStatus::Queued {
         store::jobs::transition(conn, id, JobStatus::Running, None).await?;
     }
@@ -97,7 +105,10 @@ pub async fn run_job(
             )
             .await;
         }
-        Provider::Gmail | Provider::Outlook | Provider::Other => {
+        Provider::Gmail | Provider::Outlook => {
+            crate::fetch::remote::fetch_oauth_account(conn, &account, secrets, oauth, target, options).await
+        }
+        Provider::Other => {
             return fail(conn, id, "unsupported_provider", "this provider cannot be fetched yet").await;
         }
     };
@@ -124,6 +135,24 @@ pub async fn run_job(
             fail(conn, id, "login_failed", "the mail server refused the stored credentials").await
         }
         Err(IngestError::Imap(error)) => fail(conn, id, "mail_server_error", &error.to_string()).await,
+        Err(IngestError::OAuth(OAuthError::InvalidGrant)) => {
+            let reason =
+                "the provider refused the stored authorization (invalid_grant); connect the mailbox again";
+            store::accounts::set_status(conn, account.id, AccountStatus::ReauthRequired, Some(reason))
+                .await?;
+            tracing::warn!(
+                account.id = %account.id,
+                job.id = %id,
+                "account {} needs to be connected again: invalid_grant",
+                account.id
+            );
+            fail(conn, id, "reauth_required", reason).await
+        }
+        Err(IngestError::OAuth(OAuthError::NotConfigured(provider))) => {
+            let message = format!("{provider} is not configured on this server");
+            fail(conn, id, "provider_not_configured", &message).await
+        }
+        Err(IngestError::OAuth(error)) => fail(conn, id, "provider_error", &error.to_string()).await,
         Err(IngestError::Crypto(error)) => fail(conn, id, "secret_unreadable", &error.to_string()).await,
         Err(other) => Err(other),
     }

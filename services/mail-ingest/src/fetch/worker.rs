@@ -17,18 +17,20 @@ use penny_platform::db::DbPool;
 use crate::crypto::SecretBox;
 use crate::fetch::imap::FetchOptions;
 use crate::fetch::runner;
+use crate::oauth::OAuth;
 
 /// Runs fetch jobs.
 pub struct FetchHandler {
     pool: DbPool,
     secrets: Arc<SecretBox>,
+    oauth: Arc<OAuth>,
     options: FetchOptions,
 }
 
 impl FetchHandler {
     /// A handler fetching with its own connections from `pool`.
-    pub fn new(pool: DbPool, secrets: Arc<SecretBox>, options: FetchOptions) -> Self {
-        Self { pool, secrets, options }
+    pub fn new(pool: DbPool, secrets: Arc<SecretBox>, oauth: Arc<OAuth>, options: FetchOptions) -> Self {
+        Self { pool, secrets, oauth, options }
     }
 }
 
@@ -43,7 +45,9 @@ impl Handler for FetchHandler {
         for delivered in batch {
             let job = delivered.message.payload.job_id;
             let mut conn = self.pool.get().await.map_err(HandlerError::new)?;
-            runner::run_job(&mut conn, &self.secrets, job, self.options).await.map_err(HandlerError::new)?;
+            runner::run_job(&mut conn, &self.secrets, &self.oauth, job, self.options)
+                .await
+                .map_err(HandlerError::new)?;
         }
         Ok(())
     }

@@ -54,6 +54,9 @@ impl Modify for BearerAuth {
         accounts::list::list,
         accounts::get::get,
         accounts::create_imap::create_imap,
+        accounts::delete::delete,
+        accounts::oauth::start,
+        accounts::oauth::callback,
         accounts::fetch::fetch,
         mailbox::import::import,
         emails::list::list,
@@ -61,7 +64,10 @@ impl Modify for BearerAuth {
         jobs::list::list,
         jobs::get::get,
     ),
-    components(schemas(ErrorBody, ErrorDetail, AccountView, ImapSettings, EmailView, EmailDetail, Job, JobCreated)),
+    components(schemas(
+        ErrorBody, ErrorDetail, AccountView, ImapSettings, EmailView, EmailDetail, Job, JobCreated,
+        accounts::oauth::AuthorizeUrl,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "accounts", description = "Connected mailboxes; secrets are never returned"),
@@ -76,7 +82,10 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/accounts", web::get().to(accounts::list::list))
         .route("/v1/accounts/imap", web::post().to(accounts::create_imap::create_imap))
+        .route("/v1/accounts/oauth/{provider}/start", web::post().to(accounts::oauth::start))
+        .route("/v1/accounts/oauth/{provider}/callback", web::get().to(accounts::oauth::callback))
         .route("/v1/accounts/{id}", web::get().to(accounts::get::get))
+        .route("/v1/accounts/{id}", web::delete().to(accounts::delete::delete))
         .route("/v1/accounts/{id}/fetch", web::post().to(accounts::fetch::fetch))
         .route("/v1/mailbox/import", web::post().to(mailbox::import::import))
         .route("/v1/emails", web::get().to(emails::list::list))

@@ -113,6 +113,88 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Stores a mailbox connected by OAuth, on the caller's transaction: a new account, or the
+/// user's existing account for the same `(provider, email)` with the new tokens, ACTIVE again.
+/// `seal` seals the tokens for the account id it is given (the id is the ciphertext's binding).
+pub async fn upsert_oauth(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    provider: Provider,
+    email: &str,
+    seal: impl FnOnce(AccountId) -> Result<crate::crypto::Sealed, crate::crypto::CryptoError>,
+) -> Result<Account, IngestError> {
+    let existing: Option<AccountId> = connected_accounts::table
+        .filter(connected_accounts::user_id.eq(user))
+        .filter(connected_accounts::provider.eq(provider))
+        .filter(connected_accounts::email.eq(email))
+        .select(connected_accounts::id)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(id) = existing else {
+        let id = AccountId::new();
+        let sealed = seal(id)?;
+        return insert(
+            conn,
+            &NewAccount {
+                id,
+                user_id: user,
+                provider,
+                email,
+                settings: serde_json::json!({}),
+                secret_key_id: Some(&sealed.key_id),
+                secret: Some(&sealed.bytes),
+            },
+        )
+        .await;
+    };
+    let sealed = seal(id)?;
+    Ok(diesel::update(connected_accounts::table.find(id))
+        .set((
+            connected_accounts::secret_key_id.eq(Some(&sealed.key_id)),
+            connected_accounts::secret.eq(Some(&sealed.bytes)),
+            connected_accounts::status.eq(penny_contract::AccountStatus::Active),
+            connected_accounts::status_reason.eq(None::<String>),
+            connected_accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Account::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Replaces an account's sealed secret (refreshed OAuth tokens).
+pub async fn set_secret(
+    conn: &mut AsyncPgConnection,
+    id: AccountId,
+    sealed: &crate::crypto::Sealed,
+) -> Result<(), IngestError> {
+    diesel::update(connected_accounts::table.find(id))
+        .set((
+            connected_accounts::secret_key_id.eq(Some(&sealed.key_id)),
+            connected_accounts::secret.eq(Some(&sealed.bytes)),
+            connected_accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deactivates an account: REVOKED with `reason`, its secret erased; its emails stay.
+pub async fn revoke(conn: &mut AsyncPgConnection, id: AccountId, reason: &str) -> Result<(), IngestError> {
+    diesel::update(connected_accounts::table.find(id))
+        .set((
+            connected_accounts::status.eq(penny_contract::AccountStatus::Revoked),
+            connected_accounts::status_reason.eq(Some(reason)),
+            connected_accounts::secret_key_id.eq(None::<String>),
+            connected_accounts::secret.eq(None::<Vec<u8>>),
+            connected_accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Re-encrypts every stored secret not sealed by the active key, on the caller's transaction;
 /// returns how many were re-encrypted. A secret that no configured key opens fails the whole
 /// rotation, so nothing is left half-rotated.

@@ -62,3 +62,40 @@ pub async fn set_imap(
         .await?;
     Ok(())
 }
+
+/// The sync token (Gmail history id, Graph delta link) of `(account, source)`, if any.
+pub async fn sync_token(
+    conn: &mut AsyncPgConnection,
+    account: AccountId,
+    source: &str,
+) -> Result<Option<String>, IngestError> {
+    let row: Option<Option<String>> = fetch_cursors::table
+        .find((account, source))
+        .select(fetch_cursors::sync_token)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.flatten())
+}
+
+/// Stores the sync token of `(account, source)` (insert or move).
+pub async fn set_sync_token(
+    conn: &mut AsyncPgConnection,
+    account: AccountId,
+    source: &str,
+    token: &str,
+) -> Result<(), IngestError> {
+    diesel::insert_into(fetch_cursors::table)
+        .values((
+            fetch_cursors::account_id.eq(account),
+            fetch_cursors::mailbox.eq(source),
+            fetch_cursors::sync_token.eq(Some(token)),
+            fetch_cursors::updated_at.eq(diesel::dsl::now),
+        ))
+        .on_conflict((fetch_cursors::account_id, fetch_cursors::mailbox))
+        .do_update()
+        .set((fetch_cursors::sync_token.eq(Some(token)), fetch_cursors::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -34,6 +34,27 @@ pub async fn insert_new(
         .await?)
 }
 
+/// Which of `ids` the user already has stored from `provider` (so a fetcher can skip
+/// downloading them).
+pub async fn existing_provider_ids(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    provider: penny_contract::Provider,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, IngestError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<String> = emails::table
+        .filter(emails::user_id.eq(user))
+        .filter(emails::provider.eq(provider))
+        .filter(emails::provider_message_id.eq_any(ids))
+        .select(emails::provider_message_id)
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
 /// One page of the user's emails, newest received first.
 pub async fn page(
     conn: &mut AsyncPgConnection,

@@ -5,3 +5,4 @@ pub mod accounts;
 pub mod cursors;
 pub mod emails;
 pub mod jobs;
+pub mod oauth_states;

@@ -23,6 +23,8 @@ pub struct TestApp {
     /// The secret keys the service was given, and their configuration text.
     pub secrets: SecretBox,
     pub secret_spec: secrecy::SecretString,
+    /// The app's OAuth client, for running fetch jobs directly.
+    pub oauth: std::sync::Arc<penny_mail_ingest::oauth::OAuth>,
 }
 
 /// A user with a valid token.
@@ -46,11 +48,22 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut MailIngestSettings)) -> Tes
     let settings = TestSettings::new(&db, &auth, &vhost).settings(service);
     let app = Application::build(settings, RunMode::Serve).await.expect("failed to build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let oauth = app.oauth();
     tokio::spawn(app.run_until_stopped());
     let config = DbConfig::new(secrecy::SecretString::from(db.url()), penny_mail_ingest::INFO.schema, 4)
         .expect("schema name");
     let pool = db::pool(&config).expect("pool");
-    TestApp { address, client: reqwest::Client::new(), db, auth, vhost, pool, secrets, secret_spec: spec }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        auth,
+        vhost,
+        pool,
+        secrets,
+        secret_spec: spec,
+        oauth,
+    }
 }
 
 #[allow(dead_code)]

@@ -23,7 +23,9 @@ async fn fetch(app: &TestApp, account: AccountId) -> (JobId, RunOutcome) {
     let job = runner::create_job(&mut conn, &account, TriggeredBy::Manual).await.unwrap();
     // Small batches, so a fetch spans several transactions.
     let outcome =
-        runner::run_job(&mut conn, &app.secrets, job.id, FetchOptions { batch_size: 2 }).await.unwrap();
+        runner::run_job(&mut conn, &app.secrets, &app.oauth, job.id, FetchOptions { batch_size: 2 })
+            .await
+            .unwrap();
     (job.id, outcome)
 }
 

@@ -10,4 +10,5 @@ mod foundation;
 mod helpers;
 mod imap;
 mod imports;
+mod oauth;
 mod users;
