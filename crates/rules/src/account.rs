@@ -4,14 +4,11 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use crate::prefilter::Rule;
+use crate::text::{Doc, floor_char};
 
-use crate::text::floor_char;
-
-use crate::text::Doc;
-
-static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(concat!(
+static ACCOUNT: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(concat!(
         r"(?:ending(?: in| with)?|ends in|last (?:4|four) digits|terminad[ao] en|terminaci[óo]n|con terminaci[óo]n|final(?:izado em)?|se terminant par|terminant par|endet auf|endend auf|eindigend op|eindigt op|che termina (?:in|con)|terminante (?:in|con)|下4桁|末尾|aakhri)",
         r"\s*[:\-]?\s*(?:no\.?\s*)?(?:[x*•·.]+\s*)?(\d{4})\b",
         r"|(?:^|[^a-z0-9])(?:[x*•·]{2,}[\s-]?)+(\d{4})\b",
@@ -22,18 +19,26 @@ static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that make the digits after them someone else's account.
-static NOT_MINE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static NOT_MINE: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"(beneficiary|benef\.?|payee|recipient|to a/c|to account|destinat|empf[äa]nger|b[ée]n[ée]ficiaire|begunstigde|ontvanger|favorecido|beneficiario)[^\n]{0,12}$",
     )
 });
 
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    vec![&*ACCOUNT, &*NOT_MINE]
+}
+
 /// The first stated last-four of the reader's own account or card.
 pub(crate) fn last_four(doc: &Doc) -> Option<String> {
-    for caps in ACCOUNT.captures_iter(&doc.lower) {
+    if !ACCOUNT.may_match(doc, doc.all()) {
+        return None;
+    }
+    for caps in ACCOUNT.regex().captures_iter(&doc.lower) {
         let Some(whole) = caps.get(0) else { continue };
         let before_start = floor_char(&doc.lower, whole.start().saturating_sub(30));
-        if NOT_MINE.is_match(&doc.lower[before_start..whole.start()]) {
+        if NOT_MINE.is_match(doc, before_start..whole.start()) {
             continue;
         }
         if let (Some(a), Some(b)) = (caps.get(4), caps.get(5)) {

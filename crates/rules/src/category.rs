@@ -3,10 +3,12 @@
 use std::sync::LazyLock;
 
 use penny_contract::TransactionType;
-use regex::Regex;
+
+use crate::prefilter::{Hits, Rule};
+use crate::text::Doc;
 
 /// Keyword rules, first match wins; each names a system category.
-static RULES: LazyLock<(Vec<&'static str>, Vec<Regex>)> = LazyLock::new(|| {
+static RULES: LazyLock<(Vec<&'static str>, Vec<Rule>)> = LazyLock::new(|| {
     let table: &[(&str, &str)] = &[
         (
             "Cash",
@@ -54,51 +56,64 @@ static RULES: LazyLock<(Vec<&'static str>, Vec<Regex>)> = LazyLock::new(|| {
         ),
     ];
     let names = table.iter().map(|(name, _)| *name).collect();
-    (names, table.iter().map(|(_, re)| crate::text::regex(re)).collect())
+    (names, table.iter().map(|(_, re)| Rule::new(re)).collect())
 });
 
-/// The first rule matching `text`.
-fn first_rule(text: &str) -> Option<&'static str> {
-    let (names, rules) = &*RULES;
-    rules.iter().position(|re| re.is_match(text)).map(|i| names[i])
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    RULES.1.iter().chain([&*SALARY, &*REFUND, &*TRANSFER]).collect()
 }
 
-static SALARY: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
-        r"salary|payroll|wages|salaris|gehalt|lohn|nómina|sueldo|salário|salaire|stipendio|給与|वेतन",
-    )
+/// The first rule matching a merchant name.
+fn first_rule_in(name: &str) -> Option<&'static str> {
+    let (names, rules) = &*RULES;
+    let hits = Hits::new(name, 0, 0);
+    let mut scratch = None;
+    let present = hits.within(0..name.len(), &mut scratch);
+    rules.iter().position(|rule| rule.is_match_in(present, name, 0..name.len())).map(|i| names[i])
+}
+
+/// The first rule matching the email's text.
+fn first_rule(doc: &Doc) -> Option<&'static str> {
+    let (names, rules) = &*RULES;
+    let mut scratch = None;
+    let present = doc.hits.within(doc.all(), &mut scratch);
+    rules.iter().position(|rule| rule.is_match_in(present, &doc.lower, doc.all())).map(|i| names[i])
+}
+
+static SALARY: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(r"salary|payroll|wages|salaris|gehalt|lohn|nómina|sueldo|salário|salaire|stipendio|給与|वेतन")
 });
-static REFUND: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
-        r"refund|reversal|reembolso|estorno|remboursement|erstattung|terugbetaling|rimborso|返金",
-    )
+static REFUND: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(r"refund|reversal|reembolso|estorno|remboursement|erstattung|terugbetaling|rimborso|返金")
 });
-static TRANSFER: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static TRANSFER: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"\bupi\b|\bimps\b|\bneft\b|\brtgs\b|transfer|\bpix\b|paynow|e-transfer|interac|osko|payid|\bsepa\b|zelle|bizum|\bvpa\b|virement|überweisung|overboeking|bonifico|transferencia|transferência|sent you|you('ve| have)? sent|you paid|振込",
     )
 });
 
-/// The hint for a transaction; `merchant` and `text` are lower case.
-pub(crate) fn category(kind: TransactionType, merchant: &str, text: &str) -> &'static str {
+/// The hint for a transaction; `merchant` is lower case.
+pub(crate) fn category(kind: TransactionType, merchant: &str, doc: &Doc) -> &'static str {
+    let all = doc.all();
     if kind == TransactionType::Income {
-        if SALARY.is_match(text) {
+        if SALARY.is_match(doc, all.clone()) {
             return "Salary";
         }
-        if REFUND.is_match(text) {
+        if REFUND.is_match(doc, all.clone()) {
             return "Refunds";
         }
-        if TRANSFER.is_match(text) {
+        if TRANSFER.is_match(doc, all) {
             return "Transfers";
         }
         return "Other income";
     }
-    if let Some(name) = first_rule(merchant) {
+    if let Some(name) = first_rule_in(merchant) {
         return name;
     }
-    match first_rule(text) {
+    match first_rule(doc) {
         Some(name) => name,
-        None if TRANSFER.is_match(text) => "Transfers",
+        None if TRANSFER.is_match(doc, all) => "Transfers",
         None => "Other",
     }
 }
@@ -128,7 +143,8 @@ mod tests {
             (Expense, "zzz", "zzz", "Other"),
         ];
         for (kind, merchant, text, expected) in cases {
-            assert_eq!(category(kind, merchant, text), expected, "{merchant} / {text}");
+            let doc = Doc::new(text, "", "");
+            assert_eq!(category(kind, merchant, &doc), expected, "{merchant} / {text}");
         }
     }
 }

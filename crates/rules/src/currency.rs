@@ -1,6 +1,7 @@
 //! Currency marks (`$`, `US$`, `€`, `Rs.`, `円`, ISO codes …) and how an ambiguous mark such as
 //! `$`, `kr`, `¥` or `Rs` is settled from the rest of the email.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::FixedOffset;
@@ -8,6 +9,7 @@ use penny_contract::Currency;
 use regex::Regex;
 
 use crate::locale::Lang;
+use crate::text::contains;
 
 /// What an ambiguous mark means in this email, decided once per email.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +21,19 @@ pub(crate) struct CurrencyCues {
 }
 
 fn code(code: &str) -> Option<Currency> {
-    Currency::parse(code).ok()
+    // The marks' own codes are looked up once; parsing walks every ISO code.
+    static KNOWN: LazyLock<HashMap<&'static str, Option<Currency>>> = LazyLock::new(|| {
+        let codes = [
+            "USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "COP", "CLP", "ARS", "TWD", "UYU", "BRL", "EUR",
+            "GBP", "INR", "PKR", "LKR", "NPR", "MUR", "SCR", "JPY", "CNY", "KRW", "RUB", "TRY", "PHP", "VND",
+            "THB", "ILS", "PLN", "CZK", "HUF", "MYR", "IDR", "CHF", "SEK", "NOK", "DKK", "ISK",
+        ];
+        codes.into_iter().map(|c| (c, Currency::parse(c).ok())).collect()
+    });
+    match KNOWN.get(code) {
+        Some(known) => *known,
+        None => Currency::parse(code).ok(),
+    }
 }
 
 /// Three upper-case letters that are ISO codes but are far more often ordinary words in mail.
@@ -47,7 +61,12 @@ static DOLLAR_COUNTRY: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 impl CurrencyCues {
     pub fn new(text: &str, lower: &str, lang: Lang, offset: FixedOffset) -> Self {
         let mut near_codes = Vec::new();
-        for caps in CODE_NEAR_NUMBER.captures_iter(text).take(64) {
+        // Only `$`, `¥`, `kr` and `Rs` are settled from the rest of the email (`resolve`), and a
+        // mark is written in the text: without one, nothing here is ever asked for, so the scan
+        // for codes is skipped.
+        let ambiguous = text.contains(['$', '¥']) || contains(text, "kr") || contains(text, "Rs");
+        let scanned = if ambiguous { 64 } else { 0 };
+        for caps in CODE_NEAR_NUMBER.captures_iter(text).take(scanned) {
             if let Some(m) = caps.get(1).or_else(|| caps.get(2))
                 && !CODE_LOOKALIKES.contains(&m.as_str())
                 && let Some(c) = code(m.as_str())
@@ -77,7 +96,7 @@ impl CurrencyCues {
                 _ => code("USD"),
             });
         let yen = first_of(&["JPY", "CNY"]).or_else(|| {
-            if lang == Lang::Zh || ["人民币", "rmb", "元"].iter().any(|w| lower.contains(w)) {
+            if lang == Lang::Zh || ["人民币", "rmb", "元"].iter().any(|w| contains(lower, w)) {
                 code("CNY")
             } else {
                 code("JPY")

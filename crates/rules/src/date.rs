@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use regex::Regex;
 
-use crate::text::floor_char;
+use crate::prefilter::Rule;
+use crate::text::{Doc, floor_char};
 
 /// One date written in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,47 @@ static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Any month name; only its keywords are used (see [`month_words`]).
+static MONTH_NAME: LazyLock<Rule> = LazyLock::new(|| Rule::new(&format!("(?:{})", *MONTH_ALT)));
+
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    vec![&*MONTH_NAME]
+}
+
+/// Whether a month name stands as a word somewhere in the email: not after a letter or digit,
+/// and followed by `.`, `,`, `-` or a space. `DAY_MONTH` and `MONTH_DAY` match nowhere else, and
+/// most mail writes its dates in digits, so this spares both scans.
+pub(crate) fn month_words(doc: &Doc) -> bool {
+    let Some(mut hits) = MONTH_NAME.keyword_hits(doc) else { return true };
+    let bytes = doc.lower.as_bytes();
+    hits.any(|name| {
+        let word_before = name.start > 0 && is_word_byte(bytes[name.start - 1]);
+        let next = doc.lower[name.end..].chars().next();
+        !word_before && next.is_some_and(|c| matches!(c, '.' | ',' | '-') || c.is_whitespace())
+    })
+}
+
+/// A word character of the rules' ASCII `\b`.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `text` has two separators (`.`, `/`, `-`) with one or two digits between them and a
+/// digit on either side (`05/26/2026`, `2026-03-05`): `NUMERIC` matches nowhere else, and a byte
+/// scan for it is much cheaper than the regex on mail without such a date.
+fn numeric_dates(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let separator = |i: usize| bytes.get(i).is_some_and(|b| matches!(b, b'.' | b'/' | b'-'));
+    memchr::memchr3_iter(b'.', b'/', b'-', bytes).any(|i| {
+        i > 0
+            && digit(i - 1)
+            && digit(i + 1)
+            && ((separator(i + 2) && digit(i + 3)) || (digit(i + 2) && separator(i + 3) && digit(i + 4)))
+    })
+}
+
 /// How to read `a/b/yyyy` when both readings are valid dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Order {
@@ -179,11 +221,26 @@ pub(crate) enum Order {
     MonthDay,
 }
 
+/// [`find_with`] where month names may be anywhere.
+#[cfg(test)]
+pub(crate) fn find(lower: &str, reference: NaiveDate, order: Order) -> Vec<DateMention> {
+    find_with(lower, reference, order, true)
+}
+
 /// Every date in `lower` (lower-cased text). `reference` is the email's local date: it resolves
 /// two-digit years and, for numeric dates, the reading that is not in the future and nearest.
-pub(crate) fn find(lower: &str, reference: NaiveDate, order: Order) -> Vec<DateMention> {
+/// `month_words` says whether a month name can be there at all (see [`month_words`]).
+pub(crate) fn find_with(
+    lower: &str,
+    reference: NaiveDate,
+    order: Order,
+    month_words: bool,
+) -> Vec<DateMention> {
     let mut out = Vec::new();
-    for caps in NUMERIC.captures_iter(lower) {
+    // The scans below are skipped where a cheap look shows they cannot match.
+    let numeric_captures =
+        NUMERIC.captures_iter(lower).take(if numeric_dates(lower) { usize::MAX } else { 0 });
+    for caps in numeric_captures {
         let Some(whole) = caps.get(0) else { continue };
         let date = if let Some(year) = caps.get(6) {
             ymd(num(year.as_str()), num_u(&caps, 8), num_u(&caps, 9))
@@ -197,19 +254,21 @@ pub(crate) fn find(lower: &str, reference: NaiveDate, order: Order) -> Vec<DateM
         };
         push(&mut out, lower, whole.start(), whole.end(), date);
     }
-    for caps in DAY_MONTH.captures_iter(lower) {
+    let textual = if month_words { usize::MAX } else { 0 };
+    for caps in DAY_MONTH.captures_iter(lower).take(textual) {
         let Some(whole) = caps.get(0) else { continue };
         let month = caps.get(2).and_then(|m| MONTHS.get(m.as_str())).copied().unwrap_or(0);
         let date = ymd(num(caps.get(3).map_or("", |m| m.as_str())), month, num_u(&caps, 1));
         push(&mut out, lower, whole.start(), whole.end(), date);
     }
-    for caps in MONTH_DAY.captures_iter(lower) {
+    for caps in MONTH_DAY.captures_iter(lower).take(textual) {
         let Some(whole) = caps.get(0) else { continue };
         let month = caps.get(1).and_then(|m| MONTHS.get(m.as_str())).copied().unwrap_or(0);
         let date = ymd(num(caps.get(3).map_or("", |m| m.as_str())), month, num_u(&caps, 2));
         push(&mut out, lower, whole.start(), whole.end(), date);
     }
-    for caps in CJK.captures_iter(lower) {
+    // `年` is in every CJK date; most mail has none.
+    for caps in CJK.captures_iter(lower).take(if lower.contains('年') { usize::MAX } else { 0 }) {
         let Some(whole) = caps.get(0) else { continue };
         let date = ymd(num(caps.get(1).map_or("", |m| m.as_str())), num_u(&caps, 2), num_u(&caps, 3));
         push(&mut out, lower, whole.start(), whole.end(), date);
@@ -246,6 +305,10 @@ fn push(out: &mut Vec<DateMention>, lower: &str, start: usize, end: usize, date:
 
 fn time_after(rest: &str) -> Option<(NaiveTime, usize)> {
     let head = &rest[..floor_char(rest, rest.len().min(40))];
+    // A time has a digit and `:` or `h`; most dates are not followed by one.
+    if !head.bytes().any(|b| b.is_ascii_digit()) || !head.contains([':', 'h']) {
+        return None;
+    }
     let caps = TIME_AFTER.captures(head)?;
     let mut hour: u32 = caps.get(1)?.as_str().parse().ok()?;
     let minute: u32 = caps.get(2).or_else(|| caps.get(3))?.as_str().parse().ok()?;
@@ -345,6 +408,47 @@ mod tests {
         for (text, order, date, time) in cases {
             let got = first(text, r, *order);
             assert_eq!(got, Some((*date, time.map(str::to_owned))), "{text}");
+        }
+    }
+
+    #[test]
+    fn month_words_are_found_wherever_a_textual_date_is() {
+        for text in [
+            "Date/time: Jan 6, 2026 at 8:12 AM PT",
+            "on 12-Jan-2026 by UPI",
+            "Fecha: 4 de marzo de 2026",
+            "le 6 mai 2026 à 17 h 29",
+            "Delivered Friday, April 24, 2026",
+            "am 3. März 2026",
+            "x\u{2003}août 2026",
+            "sept. 5, 2026",
+        ] {
+            let doc = Doc::new("", "", text);
+            assert!(month_words(&doc), "{text}");
+        }
+        for text in ["Market summary 12/05/2026", "amount 12.50", "reset 5 2026", "marked 5 2026"] {
+            let doc = Doc::new("", "", text);
+            let any = DAY_MONTH.is_match(&doc.lower) || MONTH_DAY.is_match(&doc.lower);
+            assert!(!any && !month_words(&doc), "{text}");
+        }
+    }
+
+    #[test]
+    fn numeric_dates_are_found_wherever_the_regex_matches() {
+        for text in
+            ["05/26/2026", "on 1-2-26 at", "2026-03-05", "19.01.2026, 18:47", "x 2026/3/5 y", "1.2.34"]
+        {
+            assert!(numeric_dates(text) && NUMERIC.is_match(text), "{text}");
+        }
+        for text in ["12.50 EUR", "call 1-555-0142", "v1.2", "a/b/c", "12.6 km", "1,234.56", "--", ""] {
+            assert!(!numeric_dates(text), "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_numeric_date_where_the_scan_sees_none(s in "[0-9./ a-]{0,30}") {
+            prop_assert!(numeric_dates(&s) || !NUMERIC.is_match(&s), "{}", s);
         }
     }
 

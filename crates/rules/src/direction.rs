@@ -4,46 +4,55 @@
 use std::sync::LazyLock;
 
 use penny_contract::TransactionType;
-use regex::Regex;
 
+use crate::prefilter::Rule;
 use crate::text::Doc;
 
-static INCOME: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static INCOME: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"credited|credit(ed)? (to|in|into) (your|a/c|ac\b|account)|credit alert|\bcr\b|\breceived\b|you('ve| have)? received|sent you|deposited|deposit(ed)? (in)?to|refund|reversal|reversed|cashback (credited|received)|interest (paid|credited|earned)|paid (?:[^.\n]|\.\d){0,30}into\b|\bsalary\b|payroll|bijschrijving|bijgeschreven|ontvangen|gutschrift|gutgeschrieben|zahlungseingang|geldeingang|eingegangen|\babono\b|abonad[oa]|recibiste|has recibido|transferencia recibida|reembolso|devoluci[óo]n|recebeu|recebid[oa]|estorno|vous avez reçu|virement reçu|remboursement|crédité|accredit|hai ricevuto|ricevuto|rimborso|入金|返金|振込がありました|credit (hue|hua|kiye|kiya|ho)|जमा|प्राप्त|salaris|gehalt|nómina|salário|salaire|stipendio",
     )
 });
 
-static EXPENSE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static EXPENSE: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"debited|debit(ed)? from|\bdr\b|\bspent\b|you('ve| have)? (just )?(paid|sent|spent)|payment (of|to|sent|made)|purchase|paid to|paid with|\bcharged\b|withdrawn|withdrawal|\batm\b|autopay|automatic payment|direct debit|transfer to|we('ve| have)? received your|payment received|thanks? (you )?for your (payment|order|purchase)|order total|\bcargo\b|cargad[oa]|\bcompra\b|pago (de|a|con)|\bretiro\b|debitad[oa]|pagamento|\bsaque\b|transferência enviada|débité|achat|paiement|retrait|prélèvement|prélevé|abbuchung|abgebucht|belastung|belastet|lastschrift|kartenzahlung|\bzahlung\b|auszahlung|betaling|afgeschreven|opname|geïncasseerd|addebit|prelievo|ご利用|お支払|引き落とし|引落|出金|debit (hue|hua|kiye|kiya)|kat gaye|निकासी|डेबिट|खर्च",
     )
 });
 
-/// The direction, and whether the wording settled it (rather than the default, expense).
-pub(crate) fn direction(doc: &Doc, amount_at: usize) -> (TransactionType, bool) {
-    let subject = doc.subject_lower();
-    let (line_start, line_end) = doc.line_at(amount_at);
-    let window_start = doc.lower[..line_start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
-    let near = &doc.lower[window_start..line_end];
-    let body = &doc.lower[doc.body_start..];
-    // The subject and the amount's lines count every cue; the rest of the body only whether it
-    // has one (counting there would cost a full scan per match for little signal).
-    let score = |re: &Regex| {
-        3 * re.find_iter(subject).count() + 2 * re.find_iter(near).count() + usize::from(re.is_match(body))
-    };
-    let (income, expense) = (score(&INCOME), score(&EXPENSE));
-    // A refund or reversal is money coming back whatever verbs surround it.
-    let refund = Regex::is_match(&REFUND, subject) || Regex::is_match(&REFUND, near);
-    if refund || income > expense {
-        (TransactionType::Income, true)
-    } else {
-        (TransactionType::Expense, expense > 0)
-    }
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    vec![&*INCOME, &*EXPENSE, &*REFUND]
 }
 
-static REFUND: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+/// The direction, and whether the wording settled it (rather than the default, expense).
+pub(crate) fn direction(doc: &Doc, amount_at: usize) -> (TransactionType, bool) {
+    let subject = doc.subject();
+    let (line_start, line_end) = doc.line_at(amount_at);
+    let window_start = doc.lower[..line_start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
+    let near = window_start..line_end;
+    let body = doc.body();
+    let count = |rule: &Rule, range: std::ops::Range<usize>| {
+        if rule.may_match(doc, range.clone()) { rule.regex().find_iter(&doc.lower[range]).count() } else { 0 }
+    };
+    // The subject and the amount's lines count every cue; the rest of the body only whether it
+    // has one (counting there would cost a full scan per match for little signal).
+    let score = |rule: &Rule| {
+        3 * count(rule, subject.clone())
+            + 2 * count(rule, near.clone())
+            + usize::from(rule.is_match(doc, body.clone()))
+    };
+    // A refund or reversal is money coming back whatever verbs surround it (asked first: it
+    // makes the scores moot).
+    if REFUND.is_match(doc, subject.clone()) || REFUND.is_match(doc, near.clone()) {
+        return (TransactionType::Income, true);
+    }
+    let (income, expense) = (score(&INCOME), score(&EXPENSE));
+    if income > expense { (TransactionType::Income, true) } else { (TransactionType::Expense, expense > 0) }
+}
+
+pub(crate) static REFUND: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"refund|reversal|reembolso|estorno|remboursement|erstattung|rückerstattung|terugbetaling|rimborso|返金",
     )
 });

@@ -6,9 +6,6 @@ use std::sync::LazyLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use penny_contract::Money;
 use penny_contract::events::ExtractedTransaction;
-use regex::Regex;
-
-use crate::text::floor_char;
 use rust_decimal::Decimal;
 
 use crate::classify::{self, SkipReason};
@@ -17,8 +14,9 @@ use crate::date::{self, DateMention, Order};
 use crate::fields::{self, Field};
 use crate::locale::{self, Lang};
 use crate::mention::{self, Mention};
+use crate::prefilter::Rule;
 use crate::role::{self, Role};
-use crate::text::Doc;
+use crate::text::{Doc, floor_char};
 use crate::{account, category, direction, merchant};
 
 /// One email as the extractor reads it: decoded headers and the text body (HTML already turned
@@ -73,7 +71,7 @@ pub fn extract(email: &Email<'_>) -> Extraction {
         return Extraction::Skipped(classify::no_amount_reason(&doc));
     };
     let order = date_order(lang, Some(best.money), offset);
-    let dates = date::find(&doc.lower, reference, order);
+    let dates = date::find_with(&doc.lower, reference, order, date::month_words(&doc));
     let stated = pick_date(&doc, &dates, best.start, reference);
     Extraction::Transactions(vec![ctx.transaction(best.money, best.start, role, stated, None)])
 }
@@ -97,7 +95,7 @@ impl Context<'_> {
         let (kind, direction_stated) = direction::direction(self.doc, at);
         let merchant = merchant_hint.or_else(|| merchant::merchant(self.doc, self.fields, kind));
         let merchant_lower = merchant.as_deref().map(str::to_lowercase).unwrap_or_default();
-        let category = category::category(kind, &merchant_lower, &self.doc.lower);
+        let category = category::category(kind, &merchant_lower, self.doc);
         let occurred_at = match stated {
             Some(DateMention { date, time: Some(time), .. }) => local_to_utc(date, time, self.offset),
             Some(DateMention { date, time: None, .. }) => noon_utc(date),
@@ -176,18 +174,23 @@ fn pick_amount(doc: &Doc, mentions: &[Mention], roles: &[Role]) -> Option<(Menti
     Some((mentions[i].clone(), role))
 }
 
-static DATE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static DATE_LABEL: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"date|datum|fecha|data|when|posted|dinank|दिनांक|日時|利用日|placed|paid|transaction|billed|(^|\s)(on|le|am|el|em|il|op|du)\s*$",
     )
 });
 
 /// Words before a date that make it not the transaction's (a stay, a due date, a validity).
-static OTHER_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    crate::text::regex(
+static OTHER_DATE: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(
         r"next|upcoming|\bdue\b|valid|until|\btill\b|expir|scheduled|estimated|expected|check-?in|check-?out|\bstay\b|period|renew|vence|vencimiento|válid|hasta|próxim|échéance|jusqu|prochain|fällig|nächste|gültig|\bbis\b|vervaldatum|volgende|geldig|\btot\b|scadenza|prossim|\bfino\b|inchecken|uitchecken|delivery|lieferung|entrega|livraison|levering|consegna|balance as of|as on|as of",
     )
 });
+
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    vec![&*DATE_LABEL, &*OTHER_DATE]
+}
 
 /// The stated transaction date: a labelled one first, then one on the amount's line, then the
 /// first plausible one.
@@ -204,13 +207,13 @@ fn pick_date(
     for d in dates {
         let (line_start, _) = doc.line_at(d.start);
         let label_start = floor_char(&doc.lower, line_start.max(d.start.saturating_sub(50)));
-        let label = &doc.lower[label_start..d.start];
+        let label = label_start..d.start;
         // A date after the email (beyond a day of clock skew) is a future one: a renewal, a stay.
-        if OTHER_DATE.is_match(label) || d.date > latest || d.date < earliest {
+        if OTHER_DATE.is_match(doc, label.clone()) || d.date > latest || d.date < earliest {
             continue;
         }
         let mut score = 0;
-        if DATE_LABEL.is_match(label) {
+        if DATE_LABEL.is_match(doc, label) {
             score += 3;
         }
         if doc.line_at(d.start) == amount_line {
@@ -245,7 +248,10 @@ fn statement_rows(doc: &Doc, mentions: &[Mention], reference: NaiveDate, order: 
         let Some(date) = date::leading_short_date(token, reference, order) else { continue };
         let description = description.trim();
         let lower = description.to_lowercase();
-        if description.is_empty() || lower.contains("total") || lower.contains("balance") {
+        if description.is_empty()
+            || crate::text::contains(&lower, "total")
+            || crate::text::contains(&lower, "balance")
+        {
             continue;
         }
         let Some(merchant) = merchant::clean_descriptor(description) else { continue };

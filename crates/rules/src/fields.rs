@@ -6,9 +6,9 @@ use crate::text::Doc;
 #[derive(Debug, Clone)]
 pub(crate) struct Field<'a> {
     /// The label, lower-cased, without bullets, colon or a parenthesised gloss.
-    pub label: String,
+    pub label: &'a str,
     /// The gloss in parentheses after the label (`Paane wala (Payee)`), lower-cased.
-    pub gloss: Option<String>,
+    pub gloss: Option<&'a str>,
     /// The value as written.
     pub value: &'a str,
 }
@@ -16,7 +16,7 @@ pub(crate) struct Field<'a> {
 impl Field<'_> {
     /// Whether the label or its gloss is exactly one of `names` (lower case).
     pub fn is(&self, names: &[&str]) -> bool {
-        names.contains(&self.label.as_str()) || self.gloss.as_deref().is_some_and(|g| names.contains(&g))
+        names.contains(&self.label) || self.gloss.is_some_and(|g| names.contains(&g))
     }
 }
 
@@ -68,7 +68,7 @@ fn parse_line<'a>(doc: &'a Doc, line: &'a str, line_start: usize) -> Option<Fiel
         return None;
     }
     let colon = trimmed.find(':').filter(|&i| i <= 48);
-    let gap = trimmed.find("  ").filter(|&i| i <= 48);
+    let gap = crate::text::find(trimmed, "  ").filter(|&i| i <= 48);
     let split = match (colon, gap) {
         (Some(c), Some(g)) => Some(if c < g { (c, 1) } else { (g, 2) }),
         (Some(c), None) => Some((c, 1)),
@@ -79,12 +79,17 @@ fn parse_line<'a>(doc: &'a Doc, line: &'a str, line_start: usize) -> Option<Fiel
         Some((end, width)) => (end, end + width),
         None => {
             let lower = &doc.lower[line_start + lead..line_start + line.len()];
-            let label =
-                TIGHT_LABELS.iter().find(|l| lower.starts_with(*l) && lower[l.len()..].starts_with(' '))?;
+            let label = TIGHT_LABELS.iter().find(|l| {
+                // The first byte rules out most labels without a call to `memcmp`.
+                lower.as_bytes().first() == l.as_bytes().first()
+                    && lower.starts_with(*l)
+                    && lower[l.len()..].starts_with(' ')
+            })?;
             (label.len(), label.len() + 1)
         }
     };
-    let raw_label = trimmed[..label_end].trim();
+    let label_text = &trimmed[..label_end];
+    let raw_label = label_text.trim();
     if raw_label.is_empty() || raw_label.split_whitespace().count() > 6 {
         return None;
     }
@@ -93,10 +98,12 @@ fn parse_line<'a>(doc: &'a Doc, line: &'a str, line_start: usize) -> Option<Fiel
     if value.is_empty() {
         return None;
     }
-    let lower_label = crate::text::lower_same_len(raw_label);
+    // The lower-cased label is the same bytes of `Doc::lower`: no copy needed.
+    let label_from = line_start + lead + (label_text.len() - label_text.trim_start().len());
+    let lower_label = &doc.lower[label_from..label_from + raw_label.len()];
     let (label, gloss) = match lower_label.split_once('(') {
-        Some((head, tail)) => (head.trim().to_owned(), Some(tail.trim_end_matches(')').trim().to_owned())),
-        None => (lower_label.trim().to_owned(), None),
+        Some((head, tail)) => (head.trim(), Some(tail.trim_end_matches(')').trim())),
+        None => (lower_label.trim(), None),
     };
     Some(Field { label, gloss, value })
 }
@@ -114,16 +121,16 @@ mod tests {
              Händler           BERGSPORT HUBER AG\nEstabelecimento CASA AURORA\nJust a sentence here.\n\
              12:30 not a label",
         );
-        let got: Vec<(String, Option<String>, &str)> =
+        let got: Vec<(&str, Option<&str>, &str)> =
             fields(&doc).into_iter().map(|f| (f.label, f.gloss, f.value)).collect();
         assert_eq!(
             got,
             vec![
-                ("merchant".into(), None, "BLUE BOTTLE COFFEE"),
-                ("paane wala".into(), Some("payee".into()), "CHAI KONA"),
-                ("ご利用先".into(), None, "サクラ電機"),
-                ("händler".into(), None, "BERGSPORT HUBER AG"),
-                ("estabelecimento".into(), None, "CASA AURORA"),
+                ("merchant", None, "BLUE BOTTLE COFFEE"),
+                ("paane wala", Some("payee"), "CHAI KONA"),
+                ("ご利用先", None, "サクラ電機"),
+                ("händler", None, "BERGSPORT HUBER AG"),
+                ("estabelecimento", None, "CASA AURORA"),
             ]
         );
     }

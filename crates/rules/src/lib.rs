@@ -7,6 +7,7 @@
 //! uses them:
 //!
 //! - `text`: normalises the subject and body once (spaces, full-width forms, a lower-case copy);
+//! - `prefilter`: one keyword pass per email, so rules whose keywords are absent are skipped;
 //! - `classify`: the skip rules (codes, refusals, reminders, promotions, notices …);
 //! - `locale`, `currency`, `amount`, `mention`: money mentions and their currencies;
 //! - `role`: what each mention is (the amount, a total, a balance, a fee …);
@@ -26,6 +27,7 @@ mod fields;
 mod locale;
 mod mention;
 mod merchant;
+mod prefilter;
 mod role;
 mod text;
 

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use crate::amount::parse_number;
 use crate::currency::CurrencyCues;
+use crate::text::floor_char;
 
 /// One amount written in the email.
 #[derive(Debug, Clone)]
@@ -29,6 +30,19 @@ static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// The groups of `MONEY` by index, in the order the pattern opens them (a test checks): a named
+/// look-up hashes the name on every call.
+const NEG: usize = 1;
+const PRE: usize = 2;
+const NUM1: usize = 3;
+const POST1: usize = 4;
+const NUM2: usize = 5;
+const POST2: usize = 6;
+
+/// The most bytes a mention can have before its first digit: a minus and a space, the longest
+/// mark (three bytes: `US$`, `€`, `Rs.`) and a space.
+const MARK_BYTES: usize = 6;
+
 /// The most mentions read from one email.
 const MAX_MENTIONS: usize = 200;
 
@@ -39,15 +53,19 @@ pub(crate) fn find(text: &str, cues: &CurrencyCues) -> Vec<Mention> {
     let mut at = 0;
     // No alert or receipt states hundreds of amounts; a cap keeps hostile input linear.
     while at < text.len() && out.len() < MAX_MENTIONS {
-        let Some(caps) = MONEY.captures_at(text, at) else { break };
+        // Every mention has a digit, at most `MARK_BYTES` after where it starts: the regex need
+        // not scan the text before the next digit.
+        let Some(digit) = text.as_bytes()[at..].iter().position(u8::is_ascii_digit) else { break };
+        let from = floor_char(text, (at + digit).saturating_sub(MARK_BYTES).max(at));
+        let Some(caps) = MONEY.captures_at(text, from) else { break };
         let Some(whole) = caps.get(0) else { break };
-        let (num, marks) = match (caps.name("num1"), caps.name("num2")) {
-            (Some(n), _) => (n, [caps.name("pre"), caps.name("post1")]),
-            (None, Some(n)) => (n, [caps.name("post2"), None]),
+        let (num, marks) = match (caps.get(NUM1), caps.get(NUM2)) {
+            (Some(n), _) => (n, [caps.get(PRE), caps.get(POST1)]),
+            (None, Some(n)) => (n, [caps.get(POST2), None]),
             _ => break,
         };
         // `… ending 4821 $6.75`: a trailing `$` that starts the next amount is not this one's.
-        if let Some(post) = caps.name("post2")
+        if let Some(post) = caps.get(POST2)
             && post.as_str() == "$"
             && text[post.end()..].trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit())
         {
@@ -78,26 +96,26 @@ fn build(
     if amount.is_none() && written.contains(' ') {
         // Spaces joined a neighbouring number (`Qty 2 12,50 €`); keep the part next to the mark.
         let piece =
-            if caps.name("num1").is_some() { written.split(' ').next() } else { written.rsplit(' ').next() }?;
+            if caps.get(NUM1).is_some() { written.split(' ').next() } else { written.rsplit(' ').next() }?;
         amount = parse_number(piece, minor);
-        if caps.name("num2").is_some() {
+        if caps.get(NUM2).is_some() {
             start = num_start + written.len() - piece.len();
         }
     }
     let money = Money::new(amount?, currency).ok()?;
     // A number glued to letters or more digits (`4821x`, `$5k`) is a code, not an amount.
     let after = text[whole.end()..].chars().next();
-    if caps.name("num1").is_some()
-        && caps.name("post1").is_none()
+    if caps.get(NUM1).is_some()
+        && caps.get(POST1).is_none()
         && after.is_some_and(|c| c.is_alphanumeric() && !c.is_ascii_uppercase() && c.is_ascii())
     {
         return None;
     }
     let before = text[..start].chars().next_back();
-    if caps.name("num2").is_some() && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '#') {
+    if caps.get(NUM2).is_some() && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '#') {
         return None;
     }
-    Some(Mention { start, end: whole.end(), money, negative: caps.name("neg").is_some() })
+    Some(Mention { start, end: whole.end(), money, negative: caps.get(NEG).is_some() })
 }
 
 #[cfg(test)]
@@ -113,6 +131,17 @@ mod tests {
             .iter()
             .map(|m| format!("{}{}", if m.negative { "-" } else { "" }, m.money))
             .collect()
+    }
+
+    #[test]
+    fn group_indices_match_the_names() {
+        let names: Vec<Option<&str>> = MONEY.capture_names().collect();
+        let expected =
+            [(NEG, "neg"), (PRE, "pre"), (NUM1, "num1"), (POST1, "post1"), (NUM2, "num2"), (POST2, "post2")];
+        assert_eq!(names.len(), 7);
+        for (i, name) in expected {
+            assert_eq!(names[i], Some(name));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use penny_contract::TransactionType;
 use regex::Regex;
 
 use crate::fields::Field;
+use crate::prefilter::Rule;
 use crate::text::Doc;
 
 const PAYEE_LABELS: &[&str] = &[
@@ -87,7 +88,7 @@ fn re(p: &str) -> Regex {
 }
 
 /// Sentences naming whom the reader paid; group `m` is the name and what follows it.
-static PAYEE_SENTENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+static PAYEE_SENTENCES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     [
         r"\bvpa\s+\S+\s*\((?P<m>[^)\n]+)\)",
         r"\byou(?:'ve| have)? (?:just )?paid\s+(?P<m>[^\n$€£₹¥\d]{2,60}?)\s*(?:[$€£₹¥]|[a-z]{3}\s?\d|\d)",
@@ -101,12 +102,12 @@ static PAYEE_SENTENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\b(?:pagamento|acquisto)\b(?:[^\n.]|\.\d){0,40}?\b(?:presso|a favore di)\s+(?P<m>[^\n]+)",
     ]
     .into_iter()
-    .map(re)
+    .map(Rule::new)
     .collect()
 });
 
 /// Sentences naming who paid the reader.
-static PAYER_SENTENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+static PAYER_SENTENCES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     [
         r"\bvpa\s+\S+\s*\((?P<m>[^)\n]+)\)",
         r"(?:^|\n|:\s)(?P<m>[^\n:]{2,50}?)\s+(?:has )?(?:sent|paid) you\b",
@@ -116,7 +117,7 @@ static PAYER_SENTENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\b(?:recibiste|recibido|transferencia|recebeu|recebido|reçu|virement|gutschrift|überweisung|bijschrijving|ricevuto|accredito|bonifico)\b(?:[^\n.]|\.\d){0,40}?\b(?:de|von|van|da)\s+(?P<m>[^\n]+)",
     ]
     .into_iter()
-    .map(re)
+    .map(Rule::new)
     .collect()
 });
 
@@ -127,9 +128,9 @@ static NAME_END: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-static ATM: LazyLock<Regex> = LazyLock::new(|| re(r"\batm\b"));
-static CASH_OUT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"withdraw|\bcash\b|निकासी|retiro|saque|retrait|abhebung|bargeld|opname|prelievo|引き出し|出金")
+static ATM: LazyLock<Rule> = LazyLock::new(|| Rule::new(r"\batm\b"));
+static CASH_OUT: LazyLock<Rule> = LazyLock::new(|| {
+    Rule::new(r"withdraw|\bcash\b|निकासी|retiro|saque|retrait|abhebung|bargeld|opname|prelievo|引き出し|出金")
 });
 
 /// Words a sender's display name carries beside the company name.
@@ -139,38 +140,41 @@ static SENDER_NOISE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    let sentences = PAYEE_SENTENCES.iter().chain(PAYER_SENTENCES.iter());
+    sentences.chain([&*ATM, &*CASH_OUT]).collect()
+}
+
 /// The merchant or counterparty of a transaction whose amount sits at `amount_at`.
 pub(crate) fn merchant(doc: &Doc, fields: &[Field<'_>], kind: TransactionType) -> Option<String> {
-    if kind == TransactionType::Expense
-        && doc.lower.contains("atm")
-        && ATM.is_match(&doc.lower)
-        && CASH_OUT.is_match(&doc.lower)
-    {
+    let all = doc.all();
+    if kind == TransactionType::Expense && ATM.is_match(doc, all.clone()) && CASH_OUT.is_match(doc, all) {
         return sender_name(doc).map(|bank| format!("{bank} ATM"));
     }
     let (labels, sentences) = match kind {
         TransactionType::Expense => (PAYEE_LABELS, &*PAYEE_SENTENCES),
         TransactionType::Income => (PAYER_LABELS, &*PAYER_SENTENCES),
     };
-    let subject_end = doc.body_start.saturating_sub(2);
     let from_sentences = |range: std::ops::Range<usize>| {
-        sentences.iter().find_map(|re| {
-            re.captures_iter(&doc.lower[range.clone()]).find_map(|caps| {
-                let m = caps.name("m")?;
+        sentences.iter().filter(|rule| rule.may_match(doc, range.clone())).find_map(|rule| {
+            rule.regex().captures_iter(&doc.lower[range.clone()]).find_map(|caps| {
+                // Group 1 is `m` in every sentence (a test checks); by index, it needs no lookup.
+                let m = caps.get(1)?;
                 let start = range.start + m.start();
                 let end = range.start + m.end();
                 name_from_sentence(&doc.text[start..end])
             })
         })
     };
-    from_sentences(0..subject_end)
+    from_sentences(doc.subject())
         .or_else(|| {
             fields
                 .iter()
                 .filter(|f| f.is(labels))
                 .find_map(|f| clean(f.value, kind == TransactionType::Expense))
         })
-        .or_else(|| from_sentences(doc.body_start..doc.text.len()))
+        .or_else(|| from_sentences(doc.body()))
         .or_else(|| sender_name(doc))
 }
 
@@ -212,7 +216,7 @@ fn name_from_sentence(raw: &str) -> Option<String> {
             "rekening",
         ]
         .iter()
-        .any(|w| lower.contains(w))
+        .any(|w| crate::text::contains(&lower, w))
     {
         return None;
     }
@@ -236,9 +240,11 @@ static LEGAL_FORM: LazyLock<Regex> = LazyLock::new(|| {
 /// Cleans a written merchant; `descriptor` means it came from a card descriptor, whose legal
 /// form is noise (a payer's registered name keeps it).
 fn clean(raw: &str, descriptor: bool) -> Option<String> {
-    let mut name = FACILITATOR.replace(raw.trim(), "").into_owned();
+    // A facilitator prefix (`SQ *`, `PAYPAL *`) always has its star.
+    let raw = raw.trim();
+    let mut name = if raw.contains('*') { FACILITATOR.replace(raw, "").into_owned() } else { raw.to_owned() };
     for sep in [" #", " - ", " – ", " — ", ", ", "  ", "(", " |", " / ", " (", " ·"] {
-        if let Some(i) = name.find(sep) {
+        if let Some(i) = crate::text::find(&name, sep) {
             name.truncate(i);
         }
     }
@@ -327,6 +333,13 @@ mod tests {
         let doc = Doc::new(subject, from, body);
         let f = fields(&doc);
         merchant(&doc, &f, kind)
+    }
+
+    #[test]
+    fn the_name_is_the_first_group_of_every_sentence() {
+        for rule in PAYEE_SENTENCES.iter().chain(PAYER_SENTENCES.iter()) {
+            assert_eq!(rule.regex().capture_names().nth(1), Some(Some("m")), "{}", rule.regex().as_str());
+        }
     }
 
     #[test]

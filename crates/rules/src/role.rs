@@ -4,12 +4,9 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
-
-use crate::text::floor_char;
-
 use crate::mention::Mention;
-use crate::text::Doc;
+use crate::prefilter::Rule;
+use crate::text::{Doc, floor_char};
 
 /// The part a money mention plays in the email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,7 +38,7 @@ impl Role {
 
 /// One alternation per role; where several roles are cued the strongest exclusion wins, so a
 /// "total available balance" is a balance and an "amount in local currency" a foreign figure.
-static CUES: LazyLock<Vec<(Role, Regex)>> = LazyLock::new(|| {
+static CUES: LazyLock<Vec<(Role, Rule)>> = LazyLock::new(|| {
     let table: &[(Role, &str)] = &[
         (
             Role::Balance,
@@ -69,16 +66,16 @@ static CUES: LazyLock<Vec<(Role, Regex)>> = LazyLock::new(|| {
             r"amount|betrag|importe|monto|montant|valor|importo|bedrag|金額|राशि|debited|credited|spent|paid|sent|received|charged|withdrawn|withdrawal|purchase|payment of|refund|deposited|transferred|compra|pago|cargo|abono|pagamento|achat|paiement|zahlung|betaling|addebit|accredit|ご利用|निकासी|debit|credit|of\s*$|de\s*$|über|van\s*$|di\s*$",
         ),
     ];
-    table.iter().map(|(role, re)| (*role, crate::text::regex(re))).collect()
+    table.iter().map(|(role, re)| (*role, Rule::new(re))).collect()
 });
 
 /// A sum of some lines only; its "total" is not the total.
-static SUBTOTAL: LazyLock<Regex> =
-    LazyLock::new(|| crate::text::regex(r"(item|sub)[ -]?total|total (before|excl|excluding|sin|ohne|hors)"));
+static SUBTOTAL: LazyLock<Rule> =
+    LazyLock::new(|| Rule::new(r"(item|sub)[ -]?total|total (before|excl|excluding|sin|ohne|hors)"));
 
 /// Cues after the amount that override what came before (`₹500 cashback`, `£100 alert level`,
 /// `Rs 250 has been debited`).
-static AFTER_CUES: LazyLock<Vec<(Role, Regex)>> = LazyLock::new(|| {
+static AFTER_CUES: LazyLock<Vec<(Role, Rule)>> = LazyLock::new(|| {
     let table: &[(Role, &str)] = &[
         (
             Role::Offer,
@@ -91,8 +88,14 @@ static AFTER_CUES: LazyLock<Vec<(Role, Regex)>> = LazyLock::new(|| {
             r"^[^\n]{0,30}?(has been |was |have been |is |were )?(debited|credited|spent|paid|sent|received|charged|withdrawn|deposited|abgebucht|belastet|gutgeschrieben|débité|crédité|addebitat|accreditat|afgeschreven|bijgeschreven|debitad|acreditad|cargad|abonad|debit|credit)",
         ),
     ];
-    table.iter().map(|(role, re)| (*role, crate::text::regex(re))).collect()
+    table.iter().map(|(role, re)| (*role, Rule::new(re))).collect()
 });
+
+/// Every rule of this module, for the keyword pass.
+pub(crate) fn rules() -> Vec<&'static Rule> {
+    let cues = CUES.iter().chain(AFTER_CUES.iter()).map(|(_, rule)| rule);
+    std::iter::once(&*SUBTOTAL).chain(cues).collect()
+}
 
 /// The role of each mention, in order.
 pub(crate) fn roles(doc: &Doc, mentions: &[Mention]) -> Vec<Role> {
@@ -118,23 +121,29 @@ pub(crate) fn roles(doc: &Doc, mentions: &[Mention]) -> Vec<Role> {
         let mut role = Role::Neutral;
         // Cues are words; a window without letters (`   `, `) `) has none.
         if before.chars().any(char::is_alphabetic) {
-            let subtotal = SUBTOTAL.is_match(before);
-            for (cue_role, re) in CUES.iter() {
-                if !(subtotal && *cue_role == Role::Total) && re.is_match(before) {
+            let mut scratch = None;
+            let present = doc.hits.within(from..m.start, &mut scratch);
+            let cued = |rule: &Rule| rule.is_match_in(present, &doc.lower, from..m.start);
+            let subtotal = cued(&SUBTOTAL);
+            for (cue_role, rule) in CUES.iter() {
+                if !(subtotal && *cue_role == Role::Total) && cued(rule) {
                     role = pick(role, *cue_role);
                 }
             }
         }
-        let after_has_words = after.chars().any(char::is_alphabetic);
-        for (cue_role, re) in AFTER_CUES.iter().filter(|_| after_has_words) {
-            if re.is_match(after) {
-                role = if *cue_role == Role::Amount && role == Role::Neutral {
-                    Role::Amount
-                } else if *cue_role != Role::Amount {
-                    pick(role, *cue_role)
-                } else {
-                    role
-                };
+        if after.chars().any(char::is_alphabetic) {
+            let mut scratch = None;
+            let present = doc.hits.within(m.end..after_end, &mut scratch);
+            for (cue_role, rule) in AFTER_CUES.iter() {
+                if rule.is_match_in(present, &doc.lower, m.end..after_end) {
+                    role = if *cue_role == Role::Amount && role == Role::Neutral {
+                        Role::Amount
+                    } else if *cue_role != Role::Amount {
+                        pick(role, *cue_role)
+                    } else {
+                        role
+                    };
+                }
             }
         }
         if m.negative {
