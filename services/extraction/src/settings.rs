@@ -51,7 +51,7 @@ impl Default for ExtractionSettings {
         Self {
             policy: Policy::Rules,
             cascade_min_confidence: Decimal::new(7, 1),
-            batch_size: 100,
+            batch_size: 300,
             llm_base_url: None,
             llm_api_key: None,
             llm_model: None,
