@@ -65,6 +65,18 @@ impl Tombstones {
         }
     }
 
+    /// Adds the users that `events` delete (a `user.deleted` handler's `after_commit`).
+    pub fn insert_deleted<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a penny_contract::events::UserEvent>,
+    ) {
+        for event in events {
+            if let penny_contract::events::UserEvent::Deleted(deleted) = event {
+                self.insert(deleted.payload.user_id);
+            }
+        }
+    }
+
     /// Loads the tombstones recorded since the last refresh.
     pub async fn refresh(&self, pool: &DbPool) -> Result<(), DbError> {
         let since = self.seen_until.read().ok().and_then(|s| *s);

@@ -60,10 +60,6 @@ impl Handler for UsersWorker {
     }
 
     fn after_commit(&self, batch: &[Delivered<Self::Message>]) {
-        for delivered in batch {
-            if let UserEvent::Deleted(event) = &delivered.message {
-                self.tombstones.insert(event.payload.user_id);
-            }
-        }
+        self.tombstones.insert_deleted(batch.iter().map(|d| &d.message));
     }
 }

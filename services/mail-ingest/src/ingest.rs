@@ -216,29 +216,29 @@ impl Ingestor {
             self.ensure_extraction_job(conn).await?;
             store::jobs::add_counts(conn, self.extraction_job, &[("total", inserted.len() as i64)]).await?;
             let new: std::collections::HashSet<EmailId> = inserted.into_iter().collect();
-            for (row, body) in rows.into_iter().zip(bodies) {
-                if !new.contains(&row.id) {
-                    continue;
-                }
-                let event = ExtractionRequested {
-                    request_id: RequestId::new(),
-                    job_id: self.extraction_job,
-                    email_id: row.id,
-                    user_id: self.target.user,
-                    provider: self.target.provider,
-                    subject: row.subject,
-                    from: row.from_address,
-                    received_at: row.received_at,
-                    body_text: body,
-                    html_only: row.html_only,
-                    force: false,
-                };
-                penny_platform::outbox::enqueue(
-                    conn,
-                    &Envelope::new(event, Some(self.extraction_job.as_uuid())),
-                )
-                .await?;
-            }
+            let events: Vec<Envelope<ExtractionRequested>> = rows
+                .into_iter()
+                .zip(bodies)
+                .filter(|(row, _)| new.contains(&row.id))
+                .map(|(row, body)| {
+                    let event = ExtractionRequested {
+                        request_id: RequestId::new(),
+                        job_id: self.extraction_job,
+                        email_id: row.id,
+                        user_id: self.target.user,
+                        provider: self.target.provider,
+                        subject: row.subject,
+                        from: row.from_address,
+                        received_at: row.received_at,
+                        body_text: body,
+                        html_only: row.html_only,
+                        force: false,
+                    };
+                    Envelope::new(event, Some(self.extraction_job.as_uuid()))
+                })
+                .collect();
+            // One multi-row insert per batch, in the batch's transaction.
+            penny_platform::outbox::enqueue_many(conn, &events).await?;
         }
         self.counts.add(delta);
         Ok(delta)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod error;
 pub mod health;
+pub mod openapi;
 pub mod server;
 
 pub use auth::{AccessClaims, AdminUser, AuthUser, JwtVerifier};

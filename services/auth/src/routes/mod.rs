@@ -10,8 +10,7 @@ pub mod jwks;
 pub mod views;
 
 use actix_web::web;
-use utoipa::Modify;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use penny_platform::http::openapi::BearerAuth;
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -38,21 +37,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
-
-/// Declares the `bearer` security scheme the authenticated paths name.
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
-            ),
-        );
-    }
-}
 
 /// Registers the service's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

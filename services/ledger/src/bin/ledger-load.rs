@@ -125,6 +125,16 @@ async fn main() -> anyhow::Result<()> {
         seconds,
     )
     .await?;
+    let gateway = Gateway::start(port)?;
+    let through_gateway = wrk(
+        "GET /v1/transactions via the gateway",
+        &list_script,
+        &format!("http://127.0.0.1:{}/v1/transactions", gateway.port),
+        connections,
+        seconds,
+    )
+    .await?;
+    drop(gateway);
     let create = wrk(
         "POST /v1/transactions",
         &create_script,
@@ -137,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| run | requests/s | p99 | non-2xx |");
     println!("|---|---:|---:|---:|");
-    for run in [&bare, &list, &create] {
+    for run in [&bare, &list, &through_gateway, &create] {
         println!("| {} | {:.0} | {:.1} ms | {} |", run.name, run.requests_per_sec, run.p99_ms, run.errors);
     }
     let ratio = list.requests_per_sec / bare.requests_per_sec;
@@ -153,6 +163,65 @@ async fn main() -> anyhow::Result<()> {
     diesel::sql_query("DELETE FROM transactions WHERE merchant = 'bench-create'").execute(&mut conn).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// The real gateway (nginx with `deploy/gateway/`'s config) in front of the ledger on `port`.
+struct Gateway {
+    port: u16,
+    child: std::process::Child,
+    prefix: std::path::PathBuf,
+}
+
+impl Gateway {
+    fn start(ledger_port: u16) -> anyhow::Result<Self> {
+        let free = || -> anyhow::Result<u16> { Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
+        let port = free()?;
+        let prefix = std::env::temp_dir().join(format!("penny-ledger-bench-gateway-{}", std::process::id()));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let unused = format!("127.0.0.1:{}", free()?);
+        let render = std::process::Command::new("bash")
+            .arg(root.join("deploy/gateway/render.sh"))
+            .arg(&prefix)
+            .env("LISTEN", format!("127.0.0.1:{port}"))
+            .env("LEDGER_UPSTREAM", format!("127.0.0.1:{ledger_port}"))
+            .env("AUTH_UPSTREAM", &unused)
+            .env("MAIL_INGEST_UPSTREAM", &unused)
+            .env("EXTRACTION_UPSTREAM", &unused)
+            .output()
+            .context("running deploy/gateway/render.sh (nginx and envsubst are needed)")?;
+        if !render.status.success() {
+            bail!("render.sh failed: {}", String::from_utf8_lossy(&render.stderr));
+        }
+        let nginx =
+            if std::path::Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+        let child = std::process::Command::new(nginx)
+            .arg("-p")
+            .arg(format!("{}/", prefix.display()))
+            .arg("-c")
+            .arg(prefix.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting nginx")?;
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("the gateway did not start listening");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(Self { port, child, prefix })
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // SIGTERM lets nginx stop its workers; kill() would orphan them.
+        let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {

@@ -7,41 +7,11 @@ pub mod jobs;
 pub mod mailbox;
 
 use actix_web::web;
-use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, ToSchema};
 
 use crate::models::{AccountView, EmailDetail, EmailView, ImapSettings, Job, JobCreated};
 
-/// The error body every failure answers with (documentation only; the platform renders it).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// `{code, message, fields?}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable snake_case code (`validation_failed`, `not_found`, `login_failed`, ...).
-    pub code: String,
-    pub message: String,
-    /// For `validation_failed`: the offending fields and why.
-    pub fields: Option<std::collections::BTreeMap<String, String>>,
-}
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
-            ),
-        );
-    }
-}
+use penny_platform::http::openapi::BearerAuth;
+pub use penny_platform::http::openapi::{ErrorBody, ErrorDetail};
 
 /// The OpenAPI document served at `/openapi.json`.
 #[derive(utoipa::OpenApi)]

@@ -91,3 +91,42 @@ async fn lists_page_filter_and_hide_other_users_objects() {
     let anonymous = app.client.get(app.url("/v1/jobs")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn bodies_past_retention_are_purged_and_their_metadata_stays() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let alice = app.user().await;
+    app.import_mbox(&alice, mbox(3, "kept")).await;
+    let emails = app.all(&alice, "/v1/emails").await;
+    let old: Vec<String> = emails.iter().take(2).map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    let fresh = emails[2]["id"].as_str().unwrap().to_owned();
+    // Two emails were stored 40 days ago.
+    for id in &old {
+        diesel::sql_query("UPDATE emails SET created_at = now() - interval '40 days' WHERE id = $1::uuid")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(&mut *app.conn().await)
+            .await
+            .unwrap();
+    }
+
+    let before = chrono::Utc::now() - chrono::Duration::days(30);
+    let purged =
+        penny_mail_ingest::store::emails::purge_bodies(&mut *app.conn().await, before).await.unwrap();
+    assert_eq!(purged, 2);
+    for id in &old {
+        let email = app.get_json(&alice, &format!("/v1/emails/{id}")).await;
+        assert!(email["body_text"].is_null(), "{email}");
+        assert!(email["body_purged_at"].is_string());
+        assert!(email["subject"].as_str().unwrap().starts_with("kept"), "metadata stays: {email}");
+    }
+    let kept = app.get_json(&alice, &format!("/v1/emails/{fresh}")).await;
+    assert!(kept["body_text"].as_str().unwrap().contains("body"));
+    assert!(kept["body_purged_at"].is_null());
+    // Nothing left to purge; the emails are all still listed.
+    assert_eq!(
+        penny_mail_ingest::store::emails::purge_bodies(&mut *app.conn().await, before).await.unwrap(),
+        0
+    );
+    assert_eq!(app.all(&alice, "/v1/emails").await.len(), 3);
+}

@@ -232,3 +232,42 @@ async fn rotating_keys_re_encrypts_every_secret_under_the_active_key() {
     assert_eq!(config.password.expose_secret(), server.password);
     assert_eq!(penny_mail_ingest::rotate_secrets(settings).await.unwrap(), 0);
 }
+
+/// A fetch killed between two batches (its future dropped, as a killed worker's work is) and run
+/// again leaves no gap and no duplicate: each batch and its cursor commit together.
+#[tokio::test]
+async fn a_fetch_killed_mid_way_and_run_again_stores_everything_once() {
+    let server = Dovecot::start().await;
+    for n in 1..=40 {
+        server.deliver(&alert(n));
+    }
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let account = connect(&app, &user, &server).await;
+
+    let stored = || async { app.count("SELECT count(*) AS n FROM emails WHERE provider = 'imap'").await };
+    tokio::select! {
+        outcome = fetch(&app, account) => panic!("the fetch finished before it could be killed: {outcome:?}"),
+        () = async {
+            while stored().await < 6 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        } => {}
+    }
+    let after_kill = stored().await;
+    assert!((6..40).contains(&after_kill), "killed mid-way: {after_kill}");
+    let cursor = store::cursors::imap(&mut *app.conn().await, account, "INBOX").await.unwrap().unwrap();
+    assert_eq!(i64::from(cursor.last_uid), after_kill, "the cursor covers exactly what was committed");
+
+    let (_, outcome) = fetch(&app, account).await;
+    let RunOutcome::Fetched(counts) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(counts.stored as i64, 40 - after_kill, "the rest, and nothing again");
+    assert_eq!(stored().await, 40);
+    assert_eq!(
+        app.count("SELECT count(DISTINCT provider_message_id) AS n FROM emails WHERE provider = 'imap'")
+            .await,
+        40
+    );
+    let requested = app.outbox().await.iter().filter(|(key, _)| key == "extraction.requested").count();
+    assert_eq!(requested, 40, "one extraction.requested per email, none lost, none doubled");
+}
