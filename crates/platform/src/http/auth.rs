@@ -188,6 +188,9 @@ impl JwtVerifier {
 pub struct AuthUser {
     pub id: UserId,
     pub role: Role,
+    /// The token's id (auth tells the caller's own session from the others with it); `None`
+    /// for a token whose `jti` is not a UUID.
+    pub jti: Option<uuid::Uuid>,
 }
 
 impl AuthUser {
@@ -218,7 +221,7 @@ impl FromRequest for AuthUser {
             match verifier.verify(&token).await {
                 Ok(claims) => {
                     tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
-                    Ok(AuthUser { id: claims.sub, role: claims.role })
+                    Ok(AuthUser { id: claims.sub, role: claims.role, jti: claims.jti.parse().ok() })
                 }
                 Err(TokenError::Keys(reason)) => {
                     Err(ApiError::unavailable(anyhow::anyhow!("cannot load token keys: {reason}")))

@@ -5,7 +5,6 @@
 
 pub mod admin;
 pub mod auth;
-pub mod caller;
 pub mod jwks;
 pub mod views;
 

@@ -1,13 +1,12 @@
 //! `DELETE /v1/auth/me`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
+use penny_platform::http::{ApiError, AuthUser};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::AuthError;
-use crate::routes::caller::Caller;
 use crate::state::AppState;
 use crate::store::{login_failures, users};
 use crate::{accounts, credentials};
@@ -34,7 +33,7 @@ pub struct DeleteMeRequest {
 )]
 pub async fn delete_me(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: AuthUser,
     body: web::Json<DeleteMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await.map_err(AuthError::from)?;

@@ -1,10 +1,9 @@
 //! `GET /v1/auth/me`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
+use penny_platform::http::{ApiError, AuthUser};
 
 use crate::error::AuthError;
-use crate::routes::caller::Caller;
 use crate::routes::views::UserView;
 use crate::state::AppState;
 use crate::store::users;
@@ -19,7 +18,7 @@ use crate::store::users;
     ),
     security(("bearer" = []))
 )]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await.map_err(AuthError::from)?;
     let user = users::find(&mut conn, caller.id).await?.ok_or(AuthError::AccountGone)?;
     if !user.is_active {

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection as _;
-use penny_platform::http::ApiError;
+use penny_platform::http::{ApiError, AuthUser};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use crate::credentials;
 use crate::error::AuthError;
 use crate::passwords::NewPasswordError;
-use crate::routes::caller::Caller;
 use crate::state::AppState;
 use crate::store::{login_failures, sessions, users};
 
@@ -39,7 +38,7 @@ pub struct ChangePasswordRequest {
 )]
 pub async fn change_password(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: AuthUser,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await.map_err(AuthError::from)?;
