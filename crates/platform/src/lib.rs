@@ -9,6 +9,7 @@ pub mod service;
 pub mod settings;
 pub mod signing;
 pub mod telemetry;
+pub mod time;
 pub mod tombstones;
 
 pub use settings::{CommonSettings, ServiceInfo, Settings};

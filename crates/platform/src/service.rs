@@ -182,6 +182,16 @@ impl Foundation {
         self.workers.push(tokio::spawn(consumer.run(self.shutdown.child_token())));
     }
 
+    /// Starts a background task of the service's own (a scheduler, a dispatcher), given a
+    /// token that is cancelled at shutdown; shutdown waits for it like for the consumers.
+    pub fn spawn_worker<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.workers.push(tokio::spawn(task(self.shutdown.child_token())));
+    }
+
     /// Stops the relay and the consumers and waits (up to the shutdown timeout) for them to
     /// finish what they hold.
     pub async fn shutdown(mut self) {

@@ -29,6 +29,9 @@ pub enum IngestError {
     /// 409: the request conflicts with the object's state.
     #[error("{code}: {message}")]
     Conflict { code: &'static str, message: String },
+    /// 409: the job was cancelled (a fetch stops at its next batch boundary with this).
+    #[error("the job was cancelled")]
+    Cancelled,
     /// 409: the account already exists.
     #[error("this mailbox is already connected")]
     DuplicateAccount,
@@ -91,6 +94,7 @@ impl From<IngestError> for ApiError {
                 ApiError::not_found()
             }
             IngestError::Conflict { code, message } => ApiError::conflict(code, message),
+            IngestError::Cancelled => ApiError::conflict("job_cancelled", "the job was cancelled"),
             IngestError::DuplicateAccount => {
                 ApiError::conflict("duplicate_account", "this mailbox is already connected")
             }

@@ -185,11 +185,16 @@ impl Ingestor {
     }
 
     /// Parses and stores a batch in the caller's transaction; returns this batch's counts.
+    /// A batch boundary is where a fetch stops when its job was cancelled
+    /// ([`IngestError::Cancelled`]: the caller's transaction rolls back, earlier batches stay).
     pub async fn store(
         &mut self,
         conn: &mut AsyncPgConnection,
         batch: Vec<Incoming>,
     ) -> Result<FetchCounts, IngestError> {
+        if store::jobs::cancel_requested(conn, self.target.fetch_job).await? {
+            return Err(IngestError::Cancelled);
+        }
         let mut delta = FetchCounts::default();
         let mut pending = Vec::with_capacity(batch.len());
         for incoming in batch {
@@ -215,6 +220,7 @@ impl Ingestor {
         if !inserted.is_empty() {
             self.ensure_extraction_job(conn).await?;
             store::jobs::add_counts(conn, self.extraction_job, &[("total", inserted.len() as i64)]).await?;
+            store::job_emails::insert_sent(conn, self.extraction_job, &inserted).await?;
             let new: std::collections::HashSet<EmailId> = inserted.into_iter().collect();
             let events: Vec<Envelope<ExtractionRequested>> = rows
                 .into_iter()

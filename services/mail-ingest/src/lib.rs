@@ -26,7 +26,10 @@ pub mod ingest;
 pub mod mbox;
 pub mod models;
 pub mod oauth;
+pub mod registry;
+pub mod reprocess;
 pub mod routes;
+pub mod scheduler;
 pub mod schema;
 pub mod store;
 pub mod users;
@@ -36,7 +39,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use penny_platform::broker::topology::{INGEST_FETCH, INGEST_USERS};
+use penny_platform::broker::topology::{INGEST_FETCH, INGEST_REGISTRY, INGEST_USERS};
 use penny_platform::cli::RunMode;
 use penny_platform::db::DbPool;
 use penny_platform::service::{Foundation, HttpHandle};
@@ -73,6 +76,22 @@ pub struct MailIngestSettings {
     pub secret_key_active: Option<String>,
     /// Messages fetched and committed per batch.
     pub fetch_batch_size: usize,
+    /// Automatic retries of a fetch that failed for a reason that may pass (default 3).
+    pub fetch_retry_limit: u32,
+    /// The wait before the first automatic retry, in milliseconds; it doubles each time
+    /// (default 2000, at most 5 minutes).
+    pub fetch_retry_backoff_ms: u64,
+    /// Whether this replica runs the scheduler of CRON fetches (default true; replicas take
+    /// turns through a PostgreSQL advisory lock, so running it everywhere is safe).
+    pub scheduler_enabled: bool,
+    /// How often connected mailboxes are fetched, in seconds, unless an account sets its own
+    /// interval (default 900; 0 turns scheduled fetches off).
+    pub fetch_interval_secs: u32,
+    /// Up to this many seconds are added at random to each scheduled fetch, so mailboxes
+    /// connected together are not all fetched together (default 60).
+    pub fetch_jitter_secs: u32,
+    /// How often the scheduler looks for accounts due, in seconds (default 15).
+    pub scheduler_tick_secs: u32,
     /// Gmail OAuth client id (Google Cloud Console); unset, Gmail cannot be connected.
     pub gmail_client_id: Option<String>,
     /// Gmail OAuth client secret.
@@ -111,6 +130,12 @@ impl Default for MailIngestSettings {
             secret_keys: None,
             secret_key_active: None,
             fetch_batch_size: 100,
+            fetch_retry_limit: 3,
+            fetch_retry_backoff_ms: 2000,
+            scheduler_enabled: true,
+            fetch_interval_secs: 900,
+            fetch_jitter_secs: 60,
+            scheduler_tick_secs: 15,
             gmail_client_id: None,
             gmail_client_secret: None,
             gmail_auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
@@ -133,6 +158,25 @@ impl Default for MailIngestSettings {
 pub const DEFAULT_GMAIL_QUERY: &str = "category:updates OR subject:(receipt OR payment OR transaction OR charged OR purchase OR debit OR credit)";
 
 impl MailIngestSettings {
+    /// The automatic retries of a fetch job.
+    pub fn retry_policy(&self) -> fetch::runner::RetryPolicy {
+        fetch::runner::RetryPolicy {
+            limit: self.fetch_retry_limit,
+            base: Duration::from_millis(self.fetch_retry_backoff_ms.max(1)),
+            max: Duration::from_secs(300),
+        }
+    }
+
+    /// The scheduler's timing.
+    pub fn schedule_config(&self) -> scheduler::ScheduleConfig {
+        scheduler::ScheduleConfig {
+            interval: Duration::from_secs(u64::from(self.fetch_interval_secs)),
+            jitter: Duration::from_secs(u64::from(self.fetch_jitter_secs)),
+            tick: Duration::from_secs(u64::from(self.scheduler_tick_secs.max(1))),
+            max_per_tick: 500,
+        }
+    }
+
     /// The bounds of one upload.
     pub fn upload_limits(&self) -> UploadLimits {
         UploadLimits {
@@ -216,6 +260,9 @@ pub async fn rotate_secrets(settings: Settings<MailIngestSettings>) -> anyhow::R
     Ok(count)
 }
 
+/// Emails a reprocess job publishes per transaction.
+const REPROCESS_CHUNK: usize = 200;
+
 /// What handlers share.
 #[derive(Clone)]
 pub struct IngestState {
@@ -223,6 +270,8 @@ pub struct IngestState {
     pub settings: Arc<MailIngestSettings>,
     pub secrets: Arc<SecretBox>,
     pub oauth: Arc<OAuth>,
+    /// Wakes the reprocess dispatcher when a job is queued.
+    pub reprocess: reprocess::Dispatcher,
 }
 
 /// A built, not yet running, service.
@@ -249,10 +298,14 @@ impl Application {
         let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
         let service = Arc::new(settings.service);
         let secrets = Arc::new(secrets);
+        let dispatcher = reprocess::Dispatcher::new(foundation.pool.clone(), REPROCESS_CHUNK);
         if mode.runs_workers() {
             let handler = users::UsersHandler::new(Arc::clone(&foundation.tombstones));
             foundation.spawn_consumer(handler, INGEST_USERS);
-            let options = fetch::imap::FetchOptions { batch_size: service.fetch_batch_size.max(1) };
+            let options = fetch::imap::FetchOptions {
+                batch_size: service.fetch_batch_size.max(1),
+                retry: service.retry_policy(),
+            };
             let fetcher = fetch::worker::FetchHandler::new(
                 foundation.pool.clone(),
                 Arc::clone(&secrets),
@@ -260,6 +313,13 @@ impl Application {
                 options,
             );
             foundation.spawn_consumer(fetcher, INGEST_FETCH);
+            foundation.spawn_consumer(registry::RegistryHandler, INGEST_REGISTRY);
+            let dispatcher = dispatcher.clone();
+            foundation.spawn_worker(move |stop| dispatcher.run(stop));
+            if service.scheduler_enabled {
+                let scheduler = scheduler::Scheduler::new(foundation.pool.clone(), service.schedule_config());
+                foundation.spawn_worker(move |stop| scheduler.run(stop));
+            }
             if let Some(days) = service.body_retention_days {
                 tokio::spawn(purge_bodies(foundation.pool.clone(), days));
             }
@@ -269,6 +329,7 @@ impl Application {
             settings: service,
             secrets,
             oauth: Arc::clone(&oauth),
+            reprocess: dispatcher,
         });
         let http =
             foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {

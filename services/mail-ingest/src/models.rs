@@ -27,6 +27,10 @@ pub struct Account {
     pub last_fetched_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Seconds between scheduled fetches (`None`: the service's default; 0: never).
+    pub fetch_interval_secs: Option<i32>,
+    /// When the scheduler fetches it next.
+    pub next_fetch_at: Option<DateTime<Utc>>,
 }
 
 /// A connected mailbox to insert.
@@ -66,6 +70,10 @@ pub struct AccountView {
     pub created_at: DateTime<Utc>,
     /// Server, TLS mode, username and mailbox of an IMAP account.
     pub imap: Option<ImapSettings>,
+    /// Seconds between scheduled fetches; null: the server's default; 0: never.
+    pub fetch_interval_secs: Option<i32>,
+    /// When the scheduler fetches it next (null: at its next tick, if it is fetched at all).
+    pub next_fetch_at: Option<DateTime<Utc>>,
 }
 
 impl From<Account> for AccountView {
@@ -83,6 +91,8 @@ impl From<Account> for AccountView {
             last_fetched_at: account.last_fetched_at,
             created_at: account.created_at,
             imap,
+            fetch_interval_secs: account.fetch_interval_secs,
+            next_fetch_at: account.next_fetch_at,
         }
     }
 }

@@ -15,6 +15,8 @@ diesel::table! {
         last_fetched_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        fetch_interval_secs -> Nullable<Int4>,
+        next_fetch_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -50,6 +52,7 @@ diesel::table! {
         transactions_found -> Int4,
         body_purged_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        extracted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -70,6 +73,26 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        sealed_at -> Nullable<Timestamptz>,
+        cancel_requested_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// The emails each extraction or reprocess job sent to extraction, and what came back.
+    job_emails (job_id, email_id) {
+        job_id -> Uuid,
+        email_id -> Uuid,
+        outcome -> Nullable<Text>,
+        booked -> Bool,
+    }
+}
+
+diesel::table! {
+    /// Extraction versions announced by `extraction.started`.
+    extraction_versions (version) {
+        version -> Text,
+        announced_at -> Timestamptz,
     }
 }
 
@@ -89,4 +112,14 @@ diesel::table! {
 
 diesel::joinable!(emails -> connected_accounts (account_id));
 diesel::joinable!(fetch_cursors -> connected_accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(connected_accounts, fetch_cursors, emails, jobs, oauth_states);
+diesel::joinable!(job_emails -> jobs (job_id));
+diesel::joinable!(job_emails -> emails (email_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    connected_accounts,
+    fetch_cursors,
+    emails,
+    jobs,
+    job_emails,
+    extraction_versions,
+    oauth_states
+);

@@ -276,11 +276,13 @@ pub async fn verify(config: &ImapConfig) -> Result<(), ImapError> {
 pub struct FetchOptions {
     /// Messages per batch (one transaction each).
     pub batch_size: usize,
+    /// Automatic retries of a fetch that failed for a passing reason.
+    pub retry: crate::fetch::runner::RetryPolicy,
 }
 
 impl Default for FetchOptions {
     fn default() -> Self {
-        Self { batch_size: 100 }
+        Self { batch_size: 100, retry: crate::fetch::runner::RetryPolicy::default() }
     }
 }
 

@@ -3,13 +3,18 @@
 //! [`run_job`] is the worker's step (and what tests drive directly): it moves a QUEUED job to
 //! RUNNING (a RUNNING job is resumed: it was interrupted, and the account's cursor says where
 //! it stopped), runs the account's fetcher, which commits batch by batch, and finishes the job
-//! SUCCESS with its counts, or FAILED with the reason. A finished job is left alone, so a
-//! redelivered request does nothing. An account that is not ACTIVE (REVOKED, REAUTH_REQUIRED) is
+//! SUCCESS with its counts, or FAILED with the reason once its automatic retries
+//! ([`RetryPolicy`]) are spent; a cancelled job stops at the next batch boundary and ends
+//! CANCELLED. Ending the job seals its child extraction job ([`crate::registry::finish_fetch`]).
+//! A finished job is left alone, so a redelivered request does nothing. An account that is not ACTIVE (REVOKED, REAUTH_REQUIRED) is
 //! never fetched; a refused grant or login marks it REAUTH_REQUIRED, so it stops being fetched
 //! until its owner connects it again.
 
+use std::time::Duration;
+
 use diesel_async::AsyncPgConnection;
-use penny_contract::{AccountStatus, JobId, JobStatus, JobType, Provider, TriggeredBy};
+use penny_contract::events::FetchRequested;
+use penny_contract::{AccountStatus, Envelope, JobId, JobStatus, JobType, Provider, TriggeredBy};
 
 use crate::crypto::SecretBox;
 use crate::error::IngestError;
@@ -17,7 +22,7 @@ use crate::fetch::imap::{self, FetchOptions, ImapConfig, ImapError};
 use crate::ingest::{FetchCounts, Target};
 use crate::models::{Account, Job, NewJob};
 use crate::oauth::{OAuth, OAuthError};
-use crate::store;
+use crate::{registry, store};
 
 /// Creates a QUEUED fetch job for `account`.
 pub async fn create_job(
@@ -25,6 +30,34 @@ pub async fn create_job(
     account: &Account,
     triggered_by: TriggeredBy,
 ) -> Result<Job, IngestError> {
+    create_job_with(conn, account, triggered_by, None).await
+}
+
+/// Creates a QUEUED fetch job for `account` and publishes `ingest.fetch.requested` for it
+/// (through the outbox, on the caller's transaction); `retry_of` names the failed job it
+/// retries.
+pub async fn queue_job(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    triggered_by: TriggeredBy,
+    retry_of: Option<JobId>,
+) -> Result<Job, IngestError> {
+    let job = create_job_with(conn, account, triggered_by, retry_of).await?;
+    let event = FetchRequested { job_id: job.id, account_id: account.id, user_id: account.user_id };
+    penny_platform::outbox::enqueue(conn, &Envelope::new(event, Some(job.id.as_uuid()))).await?;
+    Ok(job)
+}
+
+async fn create_job_with(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    triggered_by: TriggeredBy,
+    retry_of: Option<JobId>,
+) -> Result<Job, IngestError> {
+    let mut input = serde_json::json!({ "account_id": account.id });
+    if let Some(failed) = retry_of {
+        input["retry_of"] = serde_json::json!(failed);
+    }
     store::jobs::insert(
         conn,
         &NewJob {
@@ -35,12 +68,41 @@ pub async fn create_job(
             status: JobStatus::Queued,
             triggered_by,
             parent_job_id: None,
-            input_payload: serde_json::json!({ "account_id": account.id }),
+            input_payload: input,
             output_payload: serde_json::json!({"total": 0, "stored": 0, "duplicates": 0, "malformed": 0}),
             started_at: None,
         },
     )
     .await
+}
+
+/// Automatic retries inside a fetch job: after a failure that may pass (a server that cannot be
+/// reached or answers 5xx, a token endpoint that fails), the fetch is tried again from the
+/// account's cursor after `base`, then twice that, and so on (at most `max`), `limit` times;
+/// each retry is counted in the job's `retry_count`. The job is FAILED only when they run out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub limit: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { limit: 3, base: Duration::from_secs(2), max: Duration::from_secs(300) }
+    }
+}
+
+impl RetryPolicy {
+    /// No automatic retries.
+    pub fn none() -> Self {
+        Self { limit: 0, ..Self::default() }
+    }
+
+    /// The wait before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        self.base.saturating_mul(1u32 << retry.saturating_sub(1).min(16)).min(self.max)
+    }
 }
 
 /// What [`run_job`] did.
@@ -50,12 +112,15 @@ pub enum RunOutcome {
     Fetched(FetchCounts),
     /// The fetch failed; the job is FAILED with this error code.
     Failed(&'static str),
+    /// The fetch stopped because the job was cancelled; it is CANCELLED.
+    Cancelled,
     /// The job was already finished (or does not exist): nothing was done.
     Skipped,
 }
 
 /// Runs the fetch job `id`; see the module documentation. Errors are only returned for
-/// failures of Penny's own database: a mail server's failure fails the job instead.
+/// failures of Penny's own database: a mail server's failure fails the job instead, after the
+/// automatic retries of `options.retry` when it may pass.
 #[tracing::instrument(skip_all, fields(job.id = %id, user.id, account.id))]
 pub async fn run_job(
     conn: &mut AsyncPgConnection,
@@ -91,40 +156,108 @@ pub async fn run_job(
         fetch_job: id,
         triggered_by: job.triggered_by,
     };
-    let fetched = match account.provider {
-        Provider::Imap => match ImapConfig::from_account(&account, secrets) {
-            Ok(config) => imap::fetch_account(conn, &account, &config, target, options).await,
-            Err(error) => Err(error),
-        },
-        Provider::Upload => {
-            return fail(
-                conn,
-                id,
-                "nothing_to_fetch",
-                "upload accounts are filled by POST /v1/mailbox/import",
-            )
-            .await;
+    // Retries already counted survive a redelivery, so a worker restart does not reset them.
+    let mut retries = u32::try_from(job.retry_count).unwrap_or(0);
+    loop {
+        if store::jobs::cancel_requested(conn, id).await? {
+            return cancelled(conn, id).await;
         }
+        let fetched = fetch_once(conn, &account, secrets, oauth, target, options).await;
+        let error = match fetched {
+            Ok(counts) => {
+                registry::finish_fetch(conn, id, JobStatus::Success, None).await?;
+                tracing::info!(
+                    job.id = %id,
+                    messages.total = counts.total,
+                    messages.stored = counts.stored,
+                    messages.duplicates = counts.duplicates,
+                    "fetch job {id} finished"
+                );
+                return Ok(RunOutcome::Fetched(counts));
+            }
+            Err(IngestError::Cancelled) => return cancelled(conn, id).await,
+            Err(error) => error,
+        };
+        let Some((code, message)) = transient(&error) else {
+            return give_up(conn, id, &account, error).await;
+        };
+        if retries >= options.retry.limit {
+            return fail(conn, id, code, &message).await;
+        }
+        retries += 1;
+        let wait = options.retry.delay(retries);
+        let payload = serde_json::json!({
+            "code": code, "message": message, "retry": retries, "retry_in_ms": wait.as_millis() as u64,
+        });
+        store::jobs::count_retry(conn, id, payload).await?;
+        tracing::info!(
+            job.id = %id,
+            error.code = code,
+            retry = retries,
+            wait_ms = wait.as_millis() as u64,
+            "fetch job {id} failed ({code}); retry {retries} in {} ms",
+            wait.as_millis()
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One attempt at the account's fetch.
+async fn fetch_once(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    secrets: &SecretBox,
+    oauth: &OAuth,
+    target: Target,
+    options: FetchOptions,
+) -> Result<FetchCounts, IngestError> {
+    match account.provider {
+        Provider::Imap => {
+            let config = ImapConfig::from_account(account, secrets)?;
+            imap::fetch_account(conn, account, &config, target, options).await
+        }
+        Provider::Upload => Err(IngestError::Conflict {
+            code: "nothing_to_fetch",
+            message: "upload accounts are filled by POST /v1/mailbox/import".into(),
+        }),
         Provider::Gmail | Provider::Outlook => {
-            crate::fetch::remote::fetch_oauth_account(conn, &account, secrets, oauth, target, options).await
+            crate::fetch::remote::fetch_oauth_account(conn, account, secrets, oauth, target, options).await
         }
-        Provider::Other => {
-            return fail(conn, id, "unsupported_provider", "this provider cannot be fetched yet").await;
+        Provider::Other => Err(IngestError::Conflict {
+            code: "unsupported_provider",
+            message: "this provider cannot be fetched yet".into(),
+        }),
+    }
+}
+
+/// The error code and message of a failure that may pass with time, or `None` for one that
+/// will not (refused credentials, missing configuration, an unreadable secret).
+fn transient(error: &IngestError) -> Option<(&'static str, String)> {
+    match error {
+        IngestError::Imap(ImapError::LoginFailed) => None,
+        IngestError::Imap(error) => Some(("mail_server_error", error.to_string())),
+        IngestError::OAuth(
+            OAuthError::Unreachable(_)
+            | OAuthError::RateLimited { .. }
+            | OAuthError::TokenEndpoint(_)
+            | OAuthError::BadResponse(_),
+        ) => Some(("provider_error", error.to_string())),
+        IngestError::OAuth(OAuthError::Provider { status, .. }) if *status >= 500 || *status == 429 => {
+            Some(("provider_error", error.to_string()))
         }
-    };
-    match fetched {
-        Ok(counts) => {
-            store::jobs::transition(conn, id, JobStatus::Success, None).await?;
-            tracing::info!(
-                job.id = %id,
-                messages.total = counts.total,
-                messages.stored = counts.stored,
-                messages.duplicates = counts.duplicates,
-                "fetch job {id} finished"
-            );
-            Ok(RunOutcome::Fetched(counts))
-        }
-        Err(IngestError::Imap(ImapError::LoginFailed)) => {
+        _ => None,
+    }
+}
+
+/// Fails the job for a failure that retrying will not cure (or returns Penny's own errors).
+async fn give_up(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    account: &Account,
+    error: IngestError,
+) -> Result<RunOutcome, IngestError> {
+    match error {
+        IngestError::Imap(ImapError::LoginFailed) => {
             store::accounts::set_status(
                 conn,
                 account.id,
@@ -134,8 +267,7 @@ pub async fn run_job(
             .await?;
             fail(conn, id, "login_failed", "the mail server refused the stored credentials").await
         }
-        Err(IngestError::Imap(error)) => fail(conn, id, "mail_server_error", &error.to_string()).await,
-        Err(IngestError::OAuth(OAuthError::InvalidGrant)) => {
+        IngestError::OAuth(OAuthError::InvalidGrant) => {
             let reason =
                 "the provider refused the stored authorization (invalid_grant); connect the mailbox again";
             store::accounts::set_status(conn, account.id, AccountStatus::ReauthRequired, Some(reason))
@@ -148,14 +280,22 @@ pub async fn run_job(
             );
             fail(conn, id, "reauth_required", reason).await
         }
-        Err(IngestError::OAuth(OAuthError::NotConfigured(provider))) => {
+        IngestError::OAuth(OAuthError::NotConfigured(provider)) => {
             let message = format!("{provider} is not configured on this server");
             fail(conn, id, "provider_not_configured", &message).await
         }
-        Err(IngestError::OAuth(error)) => fail(conn, id, "provider_error", &error.to_string()).await,
-        Err(IngestError::Crypto(error)) => fail(conn, id, "secret_unreadable", &error.to_string()).await,
-        Err(other) => Err(other),
+        IngestError::OAuth(error) => fail(conn, id, "provider_error", &error.to_string()).await,
+        IngestError::Imap(error) => fail(conn, id, "mail_server_error", &error.to_string()).await,
+        IngestError::Crypto(error) => fail(conn, id, "secret_unreadable", &error.to_string()).await,
+        IngestError::Conflict { code, message } => fail(conn, id, code, &message).await,
+        other => Err(other),
     }
+}
+
+async fn cancelled(conn: &mut AsyncPgConnection, id: JobId) -> Result<RunOutcome, IngestError> {
+    registry::finish_fetch(conn, id, JobStatus::Cancelled, None).await?;
+    tracing::info!(job.id = %id, "fetch job {id} stopped: cancelled");
+    Ok(RunOutcome::Cancelled)
 }
 
 async fn fail(
@@ -166,6 +306,6 @@ async fn fail(
 ) -> Result<RunOutcome, IngestError> {
     tracing::warn!(job.id = %id, error.code = code, error.message = message, "fetch job {id} failed");
     let error = serde_json::json!({ "code": code, "message": message });
-    store::jobs::transition(conn, id, JobStatus::Failed, Some(error)).await?;
+    registry::finish_fetch(conn, id, JobStatus::Failed, Some(error)).await?;
     Ok(RunOutcome::Failed(code))
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod emails;
 pub mod jobs;
 pub mod mailbox;
+pub mod reprocess;
 
 use actix_web::web;
 
@@ -25,6 +26,7 @@ pub use penny_platform::http::openapi::{ErrorBody, ErrorDetail};
         accounts::get::get,
         accounts::create_imap::create_imap,
         accounts::delete::delete,
+        accounts::update::update,
         accounts::oauth::start,
         accounts::oauth::callback,
         accounts::fetch::fetch,
@@ -33,10 +35,13 @@ pub use penny_platform::http::openapi::{ErrorBody, ErrorDetail};
         emails::get::get,
         jobs::list::list,
         jobs::get::get,
+        jobs::cancel::cancel,
+        jobs::retry::retry,
+        reprocess::reprocess,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, AccountView, ImapSettings, EmailView, EmailDetail, Job, JobCreated,
-        accounts::oauth::AuthorizeUrl,
+        accounts::oauth::AuthorizeUrl, accounts::update::AccountUpdate, reprocess::ReprocessInput,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -56,10 +61,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/accounts/oauth/{provider}/callback", web::get().to(accounts::oauth::callback))
         .route("/v1/accounts/{id}", web::get().to(accounts::get::get))
         .route("/v1/accounts/{id}", web::delete().to(accounts::delete::delete))
+        .route("/v1/accounts/{id}", web::patch().to(accounts::update::update))
         .route("/v1/accounts/{id}/fetch", web::post().to(accounts::fetch::fetch))
         .route("/v1/mailbox/import", web::post().to(mailbox::import::import))
         .route("/v1/emails", web::get().to(emails::list::list))
         .route("/v1/emails/{id}", web::get().to(emails::get::get))
         .route("/v1/jobs", web::get().to(jobs::list::list))
-        .route("/v1/jobs/{id}", web::get().to(jobs::get::get));
+        .route("/v1/jobs/{id}", web::get().to(jobs::get::get))
+        .route("/v1/jobs/{id}/cancel", web::post().to(jobs::cancel::cancel))
+        .route("/v1/jobs/{id}/retry", web::post().to(jobs::retry::retry))
+        .route("/v1/reprocess", web::post().to(reprocess::reprocess));
 }

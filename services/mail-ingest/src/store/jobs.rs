@@ -130,6 +130,61 @@ pub async fn add_counts(
     Ok(())
 }
 
+/// Whether a cancel was asked for the (RUNNING) job.
+pub async fn cancel_requested(conn: &mut AsyncPgConnection, id: JobId) -> Result<bool, IngestError> {
+    let requested: Option<Option<chrono::DateTime<Utc>>> =
+        jobs::table.find(id).select(jobs::cancel_requested_at).first(conn).await.optional()?;
+    Ok(requested.flatten().is_some())
+}
+
+/// Asks a RUNNING fetch to stop at its next batch boundary.
+pub async fn request_cancel(conn: &mut AsyncPgConnection, id: JobId) -> Result<(), IngestError> {
+    diesel::update(jobs::table.find(id).filter(jobs::cancel_requested_at.is_null()))
+        .set(jobs::cancel_requested_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks the job row (scoped to `user` unless `None`) for the rest of the transaction.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    user: Option<UserId>,
+    id: JobId,
+) -> Result<Option<Job>, IngestError> {
+    let job: Option<Job> =
+        jobs::table.find(id).select(Job::as_select()).for_update().first(conn).await.optional()?;
+    Ok(job.filter(|job| user.is_none_or(|user| job.user_id == user)))
+}
+
+/// Counts one automatic retry of the job and records the error that caused it.
+pub async fn count_retry(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    error: serde_json::Value,
+) -> Result<i32, IngestError> {
+    Ok(diesel::update(jobs::table.find(id))
+        .set((jobs::retry_count.eq(jobs::retry_count + 1), jobs::error_payload.eq(Some(error))))
+        .returning(jobs::retry_count)
+        .get_result(conn)
+        .await?)
+}
+
+/// Whether the account has a fetch job QUEUED or RUNNING.
+pub async fn active_fetch(
+    conn: &mut AsyncPgConnection,
+    account: penny_contract::AccountId,
+) -> Result<Option<JobId>, IngestError> {
+    Ok(jobs::table
+        .filter(jobs::account_id.eq(account))
+        .filter(jobs::job_type.eq(JobType::EmailFetch))
+        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
+        .select(jobs::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Deletes every job of the user.
 pub async fn delete_all(conn: &mut AsyncPgConnection, user: UserId) -> Result<usize, IngestError> {
     Ok(diesel::delete(jobs::table.filter(jobs::user_id.eq(user))).execute(conn).await?)

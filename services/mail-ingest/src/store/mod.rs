@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod cursors;
 pub mod emails;
+pub mod job_emails;
 pub mod jobs;
 pub mod oauth_states;

@@ -43,7 +43,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut MailIngestSettings)) -> Tes
     let auth = TestAuth::new();
     let vhost = TestVhost::new().await;
     let (secrets, spec) = SecretBox::generate("test-key");
-    let mut service = MailIngestSettings { secret_keys: Some(spec.clone()), ..MailIngestSettings::default() };
+    let mut service = MailIngestSettings {
+        secret_keys: Some(spec.clone()),
+        // Scheduled fetches would add jobs no test asked for; the scheduler tests run their own.
+        scheduler_enabled: false,
+        fetch_retry_backoff_ms: 20,
+        ..MailIngestSettings::default()
+    };
     adjust(&mut service);
     let settings = TestSettings::new(&db, &auth, &vhost).settings(service);
     let app = Application::build(settings, RunMode::Serve).await.expect("failed to build the app");

@@ -3,7 +3,7 @@
 
 use penny_contract::{AccountId, JobId, TriggeredBy};
 use penny_mail_ingest::fetch::imap::{FetchOptions, ImapConfig};
-use penny_mail_ingest::fetch::runner::{self, RunOutcome};
+use penny_mail_ingest::fetch::runner::{self, RetryPolicy, RunOutcome};
 use penny_mail_ingest::store;
 use serde_json::{Value, json};
 
@@ -22,10 +22,15 @@ async fn fetch(app: &TestApp, account: AccountId) -> (JobId, RunOutcome) {
     let account = store::accounts::find(&mut conn, account).await.unwrap().unwrap();
     let job = runner::create_job(&mut conn, &account, TriggeredBy::Manual).await.unwrap();
     // Small batches, so a fetch spans several transactions.
-    let outcome =
-        runner::run_job(&mut conn, &app.secrets, &app.oauth, job.id, FetchOptions { batch_size: 2 })
-            .await
-            .unwrap();
+    let outcome = runner::run_job(
+        &mut conn,
+        &app.secrets,
+        &app.oauth,
+        job.id,
+        FetchOptions { batch_size: 2, retry: RetryPolicy::none() },
+    )
+    .await
+    .unwrap();
     (job.id, outcome)
 }
 

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use penny_contract::{AccountId, JobId, TriggeredBy};
 use penny_mail_ingest::fetch::imap::FetchOptions;
-use penny_mail_ingest::fetch::runner::{self, RunOutcome};
+use penny_mail_ingest::fetch::runner::{self, RetryPolicy, RunOutcome};
 use penny_mail_ingest::oauth::TokenSet;
 use penny_mail_ingest::store;
 use secrecy::ExposeSecret;
@@ -121,10 +121,15 @@ async fn fetch(app: &TestApp, account: AccountId) -> (JobId, RunOutcome) {
     let mut conn = app.conn().await;
     let account = store::accounts::find(&mut conn, account).await.unwrap().unwrap();
     let job = runner::create_job(&mut conn, &account, TriggeredBy::Manual).await.unwrap();
-    let outcome =
-        runner::run_job(&mut conn, &app.secrets, &app.oauth, job.id, FetchOptions { batch_size: 2 })
-            .await
-            .unwrap();
+    let outcome = runner::run_job(
+        &mut conn,
+        &app.secrets,
+        &app.oauth,
+        job.id,
+        FetchOptions { batch_size: 2, retry: RetryPolicy::none() },
+    )
+    .await
+    .unwrap();
     (job.id, outcome)
 }
 

@@ -2,8 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection;
-use penny_contract::events::FetchRequested;
-use penny_contract::{AccountId, AccountStatus, Envelope, Provider, TriggeredBy};
+use penny_contract::{AccountId, AccountStatus, Provider, TriggeredBy};
 use penny_platform::http::{ApiError, AuthUser};
 
 use crate::IngestState;
@@ -47,12 +46,7 @@ pub async fn fetch(
         .into());
     }
     let job = conn
-        .transaction(async |conn| {
-            let job = runner::create_job(conn, &account, TriggeredBy::Manual).await?;
-            let event = FetchRequested { job_id: job.id, account_id: account.id, user_id: account.user_id };
-            penny_platform::outbox::enqueue(conn, &Envelope::new(event, Some(job.id.as_uuid()))).await?;
-            Ok::<_, IngestError>(job)
-        })
+        .transaction(async |conn| runner::queue_job(conn, &account, TriggeredBy::Manual, None).await)
         .await?;
     tracing::Span::current().record("job.id", tracing::field::display(job.id));
     tracing::info!(user.id = %user.id, job.id = %job.id, "queued fetch job {}", job.id);

@@ -6,3 +6,4 @@ pub mod fetch;
 pub mod get;
 pub mod list;
 pub mod oauth;
+pub mod update;

@@ -1,7 +1,9 @@
 //! `/v1/jobs`: the job registry.
 
+pub mod cancel;
 pub mod get;
 pub mod list;
+pub mod retry;
 
 use std::collections::BTreeMap;
 

@@ -86,7 +86,7 @@ pub async fn import(
             output["extraction_job_id"] = serde_json::to_value(child)?;
         }
         set_output(&mut conn, job_id, output).await?;
-        store::jobs::transition(&mut conn, job_id, JobStatus::Success, None).await?;
+        crate::registry::finish_fetch(&mut conn, job_id, JobStatus::Success, None).await?;
         Ok::<_, IngestError>(())
     }
     .await;

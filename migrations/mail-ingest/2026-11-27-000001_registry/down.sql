@@ -1,0 +1,10 @@
+ALTER TABLE connected_accounts DROP COLUMN next_fetch_at;
+ALTER TABLE connected_accounts DROP COLUMN fetch_interval_secs;
+DROP TABLE extraction_versions;
+DROP INDEX jobs_active_fetch;
+DROP INDEX jobs_pending_reprocess;
+ALTER TABLE jobs DROP COLUMN cancel_requested_at;
+ALTER TABLE jobs DROP COLUMN sealed_at;
+DROP INDEX emails_user_status;
+ALTER TABLE emails DROP COLUMN extracted_at;
+DROP TABLE job_emails;
