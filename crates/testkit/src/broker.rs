@@ -48,6 +48,32 @@ impl TestVhost {
         Self { name }
     }
 
+    /// Publishes `envelope` to `penny.events` on this vhost with confirms, waiting (up to 20 s)
+    /// until a queue takes it: consumers declare their queues as they start.
+    pub async fn publish<E: penny_contract::events::Event>(&self, envelope: &penny_contract::Envelope<E>) {
+        use penny_platform::broker::publisher::{Outgoing, Publisher};
+        let broker =
+            penny_platform::broker::BrokerConfig::new(secrecy::SecretString::from(self.url()), "test");
+        let connection = broker.connect().await.expect("failed to connect to the test vhost");
+        let publisher = Publisher::open(&connection).await.expect("failed to open a publisher");
+        penny_platform::broker::topology::declare_exchanges(publisher.channel())
+            .await
+            .expect("failed to declare the exchanges");
+        let body = serde_json::to_vec(envelope).expect("an envelope serialises");
+        let message = Outgoing {
+            exchange: "penny.events",
+            routing_key: envelope.routing_key(),
+            message_id: envelope.message_id.to_string(),
+            body: &body,
+            headers: Default::default(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !publisher.publish(std::slice::from_ref(&message)).await.expect("publish").routed[0] {
+            assert!(std::time::Instant::now() < deadline, "no queue took {}", envelope.routing_key());
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// The vhost's name.
     pub fn name(&self) -> &str {
         &self.name

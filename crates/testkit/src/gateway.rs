@@ -14,17 +14,29 @@ pub struct Upstreams {
     pub extraction: SocketAddr,
 }
 
-/// Body limits, as nginx sizes (`1m`).
+/// Body limits, as nginx sizes (`1m`), and the per-client rate limit.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub body: String,
     pub import: String,
+    /// `None` turns the rate limit off: tests drive the gateway far faster than any client, and
+    /// a test that wants the limit says so.
+    pub rate: Option<RateLimit>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { body: "1m".into(), import: "1024m".into() }
+        Self { body: "1m".into(), import: "1024m".into(), rate: None }
     }
+}
+
+/// The gateway's per-client request limit (`RATE_LIMIT` and `RATE_LIMIT_BURST` of render.sh).
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    /// As nginx writes a rate: `50r/s` or `6r/m`.
+    pub rate: String,
+    /// Requests beyond the rate a client may make at once.
+    pub burst: u32,
 }
 
 /// A running gateway; stopped when dropped.
@@ -42,6 +54,11 @@ pub fn free_port() -> u16 {
 impl Gateway {
     /// Renders the config with `deploy/gateway/render.sh` and starts nginx.
     pub fn start(upstreams: &Upstreams, limits: &Limits) -> anyhow::Result<Self> {
+        Self::start_with(upstreams, limits, &[])
+    }
+
+    /// Like [`Gateway::start`], with more of render.sh's variables (`REAL_IP_FROM`, ...).
+    pub fn start_with(upstreams: &Upstreams, limits: &Limits, vars: &[(&str, &str)]) -> anyhow::Result<Self> {
         let prefix = tempfile::tempdir()?;
         let port = free_port();
         let script = crate::workspace_root().join("deploy/gateway/render.sh");
@@ -55,6 +72,12 @@ impl Gateway {
             .env("EXTRACTION_UPSTREAM", upstreams.extraction.to_string())
             .env("BODY_LIMIT", &limits.body)
             .env("IMPORT_BODY_LIMIT", &limits.import)
+            .env("RATE_LIMIT", limits.rate.as_ref().map_or("off", |r| r.rate.as_str()))
+            .env("RATE_LIMIT_BURST", limits.rate.as_ref().map_or(0, |r| r.burst).to_string())
+            .env_remove("REAL_IP_FROM")
+            .env_remove("ACCESS_LOG")
+            .env_remove("ERROR_LOG")
+            .envs(vars.iter().copied())
             .output()?;
         anyhow::ensure!(
             render.status.success(),
