@@ -89,7 +89,7 @@ curl -fsS "http://127.0.0.1:$gateway_port/healthz" >/dev/null || { echo "error: 
 cat <<MSG
 
 Penny is running.
-  gateway        http://127.0.0.1:$gateway_port    (the public API; OpenAPI at /openapi/<service>.json)
+  gateway        http://127.0.0.1:$gateway_port    (the public API; API viewer at /docs/, OpenAPI at /openapi/<service>.json)
   auth           http://127.0.0.1:${ports[auth]}    (/healthz, /readyz, /metrics)
   ledger         http://127.0.0.1:${ports[ledger]}
   mail-ingest    http://127.0.0.1:${ports[mail-ingest]}
@@ -99,6 +99,41 @@ Penny is running.
 
 Press Ctrl-C to stop.
 MSG
+
+# The main job, on Penny's own demo mailbox (demo/mailbox.mbox): a demo user signs up, the
+# mailbox is imported, the jobs are followed to the end, and the ledger is summarised. Running it
+# again imports nothing new (every email is stored once). PENNY_NO_DEMO=1 skips it.
+if [ -z "${PENNY_NO_DEMO:-}" ]; then
+    penny=target/release/penny
+    export PENNY_URL="http://127.0.0.1:$gateway_port"
+    export PENNY_CONFIG_DIR="$state/cli"
+    mkdir -p "$PENNY_CONFIG_DIR"
+    if [ ! -s "$state/demo-password" ]; then
+        (umask 077; openssl rand -base64 24 | tr -d '/+=\n' | cut -c1-20 > "$state/demo-password")
+    fi
+    demo_password=$(cat "$state/demo-password")
+    echo "The demo: user \`demo\`, password in .local/demo-password ($demo_password)"
+    if printf '%s\n' "$demo_password" \
+        | "$penny" register --username demo --email demo@example.com --name "Demo" --password-stdin >/dev/null 2>"$state/logs/demo-register.log"; then
+        echo "  signed up the demo user"
+    fi
+    if ! printf '%s\n' "$demo_password" | "$penny" login --user demo --password-stdin >/dev/null; then
+        echo "error: the demo user exists with another password (remove .local/demo-password's user or the penny database)" >&2
+        exit 1
+    fi
+    echo
+    echo "Importing demo/mailbox.mbox (Penny's demo mailbox: card alerts, receipts, transfers in 8 currencies and 7 languages)..."
+    "$penny" import demo/mailbox.mbox
+    echo
+    echo "The ledger, by category:"
+    "$penny" summary --group-by category
+    echo
+    echo "The newest transactions:"
+    "$penny" transactions list --limit 8
+    echo
+    echo "Try it: PENNY_URL=$PENNY_URL PENNY_CONFIG_DIR=$PENNY_CONFIG_DIR target/release/penny --help"
+    echo "        (or the API viewer at http://127.0.0.1:$gateway_port/docs/)"
+fi
 
 if [ -n "${PENNY_RUN_ONCE:-}" ]; then exit 0; fi   # for smoke tests: start, check, stop
 wait -n || true

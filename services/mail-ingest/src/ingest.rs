@@ -131,6 +131,18 @@ impl Ingestor {
         }
     }
 
+    /// An ingestor for `target` that carries on the fetch's existing child extraction job, if an
+    /// earlier attempt of the same fetch (an automatic retry, or a redelivery after a crash)
+    /// created one, so one fetch has one extraction job.
+    pub async fn resume(conn: &mut AsyncPgConnection, target: Target) -> Result<Self, IngestError> {
+        let mut ingestor = Self::new(target);
+        if let Some(child) = store::jobs::extraction_child(conn, target.fetch_job).await? {
+            ingestor.extraction_job = child;
+            ingestor.extraction_job_created = true;
+        }
+        Ok(ingestor)
+    }
+
     /// The counts so far.
     pub fn counts(&self) -> FetchCounts {
         self.counts

@@ -24,6 +24,7 @@ pub mod error;
 pub mod fetch;
 pub mod ingest;
 pub mod mbox;
+pub mod metrics;
 pub mod models;
 pub mod oauth;
 pub mod registry;
@@ -296,6 +297,7 @@ impl Application {
         }
         let oauth = Arc::new(OAuth::new(settings.service.oauth_config(&settings.common.public_url)?)?);
         let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
+        metrics::register(&foundation.metrics, foundation.pool.clone())?;
         let service = Arc::new(settings.service);
         let secrets = Arc::new(secrets);
         let dispatcher = reprocess::Dispatcher::new(foundation.pool.clone(), REPROCESS_CHUNK);

@@ -315,14 +315,14 @@ pub async fn fetch_account(
         None => ImapCursor { uid_validity: state.uid_validity, last_uid: 0 },
     };
     let uids = client.uids_after(cursor.last_uid).await?;
-    let mut ingestor = Ingestor::new(target);
+    let mut ingestor = Ingestor::resume(conn, target).await?;
     if uids.is_empty() {
         store::cursors::set_imap(conn, account.id, &mailbox, cursor).await?;
     }
     for chunk in uids.chunks(options.batch_size.max(1)) {
         if is_cancelled(conn, target).await? {
             tracing::info!(job.id = %target.fetch_job, "fetch job {} cancelled; stopping", target.fetch_job);
-            break;
+            return Err(IngestError::Cancelled);
         }
         let messages = client.fetch(chunk).await?;
         // The cursor covers the whole chunk, including UIDs that vanished meanwhile.
@@ -345,10 +345,12 @@ pub async fn fetch_account(
     Ok(ingestor.counts())
 }
 
-/// Whether the fetch job was cancelled (checked at each batch boundary).
+/// Whether the fetch job was cancelled or asked to stop (checked at each batch boundary, before
+/// the batch is downloaded).
 pub(crate) async fn is_cancelled(conn: &mut AsyncPgConnection, target: Target) -> Result<bool, IngestError> {
     let job = store::jobs::get(conn, None, target.fetch_job).await?;
-    Ok(job.is_some_and(|job| job.status == JobStatus::Cancelled))
+    Ok(job.is_some_and(|job| job.status == JobStatus::Cancelled)
+        || store::jobs::cancel_requested(conn, target.fetch_job).await?)
 }
 
 /// The associated data that binds an account's sealed secret to the account.

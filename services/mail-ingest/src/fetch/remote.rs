@@ -271,7 +271,7 @@ pub async fn fetch_remote<M: RemoteMailbox>(
     let changes = mailbox.changes(stored.as_deref()).await?;
     let mut seen = HashSet::new();
     let ids: Vec<String> = changes.ids.into_iter().filter(|id| seen.insert(id.clone())).collect();
-    let mut ingestor = Ingestor::new(target);
+    let mut ingestor = Ingestor::resume(conn, target).await?;
     let chunks: Vec<&[String]> = ids.chunks(options.batch_size.max(1)).collect();
     if chunks.is_empty() {
         store::cursors::set_sync_token(conn, account.id, M::CURSOR, &changes.sync_token).await?;
@@ -280,7 +280,7 @@ pub async fn fetch_remote<M: RemoteMailbox>(
     for (index, chunk) in chunks.into_iter().enumerate() {
         if crate::fetch::imap::is_cancelled(conn, target).await? {
             tracing::info!(job.id = %target.fetch_job, "fetch job {} cancelled; stopping", target.fetch_job);
-            break;
+            return Err(IngestError::Cancelled);
         }
         let known = store::emails::existing_provider_ids(conn, target.user, target.provider, chunk).await?;
         let mut batch = Vec::new();

@@ -114,7 +114,8 @@ pub enum RunOutcome {
     Failed(&'static str),
     /// The fetch stopped because the job was cancelled; it is CANCELLED.
     Cancelled,
-    /// The job was already finished (or does not exist): nothing was done.
+    /// The job was already finished (or does not exist, or was cancelled or started by another
+    /// run while this one read it): nothing was done.
     Skipped,
 }
 
@@ -146,8 +147,13 @@ pub async fn run_job(
         let message = format!("the account is {}; connect it again", account.status);
         return fail(conn, id, "account_inactive", &message).await;
     }
+    // The job may have been cancelled (or taken by another worker) since it was read: only the
+    // run that moves it to RUNNING goes on.
     if job.status == JobStatus::Queued {
-        store::jobs::transition(conn, id, JobStatus::Running, None).await?;
+        let started = store::jobs::transition(conn, id, JobStatus::Running, None).await?;
+        if !started {
+            return Ok(RunOutcome::Skipped);
+        }
     }
     let target = Target {
         user: account.user_id,
@@ -158,9 +164,23 @@ pub async fn run_job(
     };
     // Retries already counted survive a redelivery, so a worker restart does not reset them.
     let mut retries = u32::try_from(job.retry_count).unwrap_or(0);
+    let mut account = account;
+    let mut first = true;
     loop {
         if store::jobs::cancel_requested(conn, id).await? {
             return cancelled(conn, id).await;
+        }
+        if !std::mem::take(&mut first) {
+            // The account may have changed during the back-off: disconnected (its secret erased,
+            // REVOKED) or given new tokens by the attempt before; a retry uses what is stored now.
+            let Some(current) = store::accounts::find(conn, account.id).await? else {
+                return fail(conn, id, "account_gone", "the account was deleted").await;
+            };
+            if current.status != AccountStatus::Active {
+                let message = format!("the account is {}; connect it again", current.status);
+                return fail(conn, id, "account_inactive", &message).await;
+            }
+            account = current;
         }
         let fetched = fetch_once(conn, &account, secrets, oauth, target, options).await;
         let error = match fetched {
@@ -198,7 +218,28 @@ pub async fn run_job(
             "fetch job {id} failed ({code}); retry {retries} in {} ms",
             wait.as_millis()
         );
-        tokio::time::sleep(wait).await;
+        if sleep_unless_cancelled(conn, id, wait).await? {
+            return cancelled(conn, id).await;
+        }
+    }
+}
+
+/// Waits `wait`, looking every second whether the job was asked to stop; returns whether it was.
+async fn sleep_unless_cancelled(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    wait: Duration,
+) -> Result<bool, IngestError> {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return Ok(false);
+        }
+        tokio::time::sleep((until - now).min(Duration::from_secs(1))).await;
+        if store::jobs::cancel_requested(conn, id).await? {
+            return Ok(true);
+        }
     }
 }
 

@@ -123,6 +123,7 @@ async fn update_emails(
         return Ok(());
     }
     let ids: Vec<uuid::Uuid> = newest.iter().map(|(_, e)| e.email_id.as_uuid()).collect();
+    let users: Vec<uuid::Uuid> = newest.iter().map(|(_, e)| e.user_id.as_uuid()).collect();
     let statuses: Vec<String> =
         newest.iter().map(|(_, e)| EmailExtractionStatus::from(e.status).to_string()).collect();
     let versions: Vec<String> = newest.iter().map(|(_, e)| e.extraction_version.clone()).collect();
@@ -133,15 +134,17 @@ async fn update_emails(
         "UPDATE emails AS e SET extraction_status = v.status, extraction_version = v.version, \
            transactions_found = CASE WHEN v.status = 'FAILED' THEN e.transactions_found ELSE v.found END, \
            extracted_at = v.at \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[]) \
-           AS v(id, status, version, found, at) \
-         WHERE e.id = v.id AND (e.extracted_at IS NULL OR e.extracted_at <= v.at)",
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[], $6::uuid[]) \
+           AS v(id, status, version, found, at, user_id) \
+         WHERE e.id = v.id AND e.user_id = v.user_id \
+           AND (e.extracted_at IS NULL OR e.extracted_at <= v.at)",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Text>, _>(statuses)
     .bind::<Array<Text>, _>(versions)
     .bind::<Array<Int4>, _>(found)
     .bind::<Array<Timestamptz>, _>(at)
+    .bind::<Array<SqlUuid>, _>(users)
     .execute(conn)
     .await?;
     Ok(())

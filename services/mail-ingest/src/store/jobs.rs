@@ -130,6 +130,20 @@ pub async fn add_counts(
     Ok(())
 }
 
+/// The extraction job a fetch job created, if any.
+pub async fn extraction_child(
+    conn: &mut AsyncPgConnection,
+    fetch: JobId,
+) -> Result<Option<JobId>, IngestError> {
+    Ok(jobs::table
+        .filter(jobs::parent_job_id.eq(fetch))
+        .filter(jobs::job_type.eq(JobType::EmailExtraction))
+        .select(jobs::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Whether a cancel was asked for the (RUNNING) job.
 pub async fn cancel_requested(conn: &mut AsyncPgConnection, id: JobId) -> Result<bool, IngestError> {
     let requested: Option<Option<chrono::DateTime<Utc>>> =

@@ -39,6 +39,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut MailIngestSettings)) -> TestApp {
+    spawn_app_in(RunMode::Serve, adjust).await
+}
+
+/// The service in `mode` (`Api`: no consumers, dispatcher or scheduler, so a test drives them).
+pub async fn spawn_app_in(mode: RunMode, adjust: impl FnOnce(&mut MailIngestSettings)) -> TestApp {
     let db = TestDb::new().await;
     let auth = TestAuth::new();
     let vhost = TestVhost::new().await;
@@ -52,7 +57,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut MailIngestSettings)) -> Tes
     };
     adjust(&mut service);
     let settings = TestSettings::new(&db, &auth, &vhost).settings(service);
-    let app = Application::build(settings, RunMode::Serve).await.expect("failed to build the app");
+    let app = Application::build(settings, mode).await.expect("failed to build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let oauth = app.oauth();
     tokio::spawn(app.run_until_stopped());

@@ -10,5 +10,8 @@ mod foundation;
 mod helpers;
 mod imap;
 mod imports;
+mod jobs;
 mod oauth;
+mod pipeline;
+mod registry;
 mod users;

@@ -13,6 +13,7 @@ use crate::store;
 
 /// Starts a fetch of one of the caller's accounts: an `EMAIL_FETCH` job (triggered by `MANUAL`)
 /// is queued and `ingest.fetch.requested` published with it (one transaction); a worker runs it.
+/// If a fetch of the account is already QUEUED or RUNNING, its id is the answer.
 #[utoipa::path(
     post, path = "/v1/accounts/{id}/fetch", tag = "accounts", security(("bearer" = [])),
     params(("id" = String, Path, description = "The account id")),
@@ -44,6 +45,11 @@ pub async fn fetch(
             message: format!("the account is {}; connect it again", account.status),
         }
         .into());
+    }
+    // A fetch already QUEUED or RUNNING for the account is the answer: it fetches everything new.
+    if let Some(active) = store::jobs::active_fetch(&mut conn, account.id).await? {
+        tracing::info!(user.id = %user.id, job.id = %active, "fetch job {active} already covers this request");
+        return Ok(HttpResponse::Accepted().json(JobCreated { job_id: active }));
     }
     let job = conn
         .transaction(async |conn| runner::queue_job(conn, &account, TriggeredBy::Manual, None).await)

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection as _;
-use penny_contract::{JobId, JobStatus, JobType, Provider, TriggeredBy};
+use penny_contract::{AccountStatus, JobId, JobStatus, JobType, Provider, TriggeredBy};
 use penny_platform::http::{ApiError, AuthUser};
 
 use crate::IngestState;
@@ -15,7 +15,8 @@ use crate::store;
 /// Retries a FAILED job as a new job triggered by `RETRY` whose `input_payload.retry_of` names
 /// it: a fetch fetches its account again (from its cursor); a reprocess runs its selection
 /// again; an extraction job's emails are reprocessed. Any other status answers 409, as does a
-/// failed upload (send the file again) or a fetch whose account is gone.
+/// failed upload (send the file again) or a fetch whose account is gone or not ACTIVE (connect
+/// it again first).
 #[utoipa::path(
     post, path = "/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])),
     params(("id" = String, Path, description = "The job id")),
@@ -57,6 +58,13 @@ pub async fn retry(
                         return Err(IngestError::Conflict {
                             code: "cannot_retry",
                             message: "an upload cannot be fetched again; import the file again".into(),
+                        });
+                    }
+                    if account.status != AccountStatus::Active {
+                        // As `POST /v1/accounts/{id}/fetch`: the new job could only fail.
+                        return Err(IngestError::Conflict {
+                            code: "account_inactive",
+                            message: format!("the account is {}; connect it again", account.status),
                         });
                     }
                     runner::queue_job(conn, &account, TriggeredBy::Retry, Some(id)).await?
