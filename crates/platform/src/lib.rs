@@ -4,6 +4,7 @@ pub mod broker;
 pub mod cli;
 pub mod db;
 pub mod http;
+pub mod metrics;
 pub mod outbox;
 pub mod service;
 pub mod settings;

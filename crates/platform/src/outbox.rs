@@ -2,6 +2,8 @@
 //!
 //! Handlers call [`enqueue`] with the connection of their open transaction; the relay of the
 //! messaging layer publishes pending rows in order and marks them sent after the broker confirms.
+//! Each row carries the trace context it was enqueued in (`traceparent`), so the consumer of the
+//! event continues the trace.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -68,14 +70,39 @@ pub async fn enqueue_many<E: Event>(
         return Ok(());
     }
     let headers = serde_json::to_value(telemetry::trace_headers()).unwrap_or_default();
+    insert(conn, envelopes.iter().map(|envelope| (envelope, headers.clone()))).await
+}
+
+/// Like [`enqueue_many`], but each envelope carries the trace of its own span. A batch handler
+/// enqueues the follow-up of each message in that message's span ([`Delivered::span`]), so
+/// every message of a batch keeps its own trace downstream (the current span, which
+/// [`enqueue_many`] uses, continues only the batch's first message).
+///
+/// [`Delivered::span`]: crate::broker::Delivered::span
+pub async fn enqueue_each_in<E: Event>(
+    conn: &mut AsyncPgConnection,
+    envelopes: &[(&Envelope<E>, &tracing::Span)],
+) -> Result<(), DbError> {
+    insert(
+        conn,
+        envelopes.iter().map(|(envelope, span)| {
+            (*envelope, serde_json::to_value(telemetry::span_headers(span)).unwrap_or_default())
+        }),
+    )
+    .await
+}
+
+async fn insert<'a, E: Event + 'a>(
+    conn: &mut AsyncPgConnection,
+    envelopes: impl Iterator<Item = (&'a Envelope<E>, serde_json::Value)>,
+) -> Result<(), DbError> {
     let rows = envelopes
-        .iter()
-        .map(|envelope| {
+        .map(|(envelope, headers)| {
             Ok(NewOutboxRow {
                 message_id: envelope.message_id,
                 routing_key: envelope.routing_key(),
                 body: serde_json::to_value(envelope)?,
-                headers: headers.clone(),
+                headers,
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;

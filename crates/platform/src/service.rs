@@ -9,6 +9,10 @@
 //! server on the configured port (0 picks a free one, as tests do), and dropping or
 //! [`Foundation::shutdown`] stops the workers: each finishes its current batch (or leaves it
 //! unacked for redelivery) and returns.
+//!
+//! Every Foundation has its own [`Metrics`] registry, served on its `/metrics`: the relay, the
+//! consumers and the HTTP server count into it, the outbox backlog is sampled at scrape time,
+//! and the service registers its own metrics there.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -32,6 +36,7 @@ use crate::http::JwtVerifier;
 use crate::http::auth::KeySource;
 use crate::http::health::{DatabaseCheck, FlagCheck, ReadinessCheck, ReadinessChecks};
 use crate::http::server::{self, HttpServerConfig, PlatformState};
+use crate::metrics::{Metrics, OutboxSampler};
 use crate::settings::{CommonSettings, ServiceInfo, Settings};
 use crate::tombstones::Tombstones;
 
@@ -108,6 +113,8 @@ pub struct Foundation {
     pub broker: BrokerConfig,
     /// Readiness checks besides the database (the broker, as the relay last saw it).
     pub readiness: Vec<Arc<dyn ReadinessCheck>>,
+    /// The service's metrics registry (served on `/metrics`); services register theirs here.
+    pub metrics: Metrics,
     shutdown: CancellationToken,
     workers: Vec<tokio::task::JoinHandle<()>>,
     refresher: tokio::task::JoinHandle<()>,
@@ -151,8 +158,11 @@ impl Foundation {
             Arc::clone(&tombstones),
         ));
         let broker = BrokerConfig::new(common.amqp_url.clone(), format!("penny-{}", info.name));
+        let metrics = Metrics::new(info.name)?;
+        metrics.add_sampler(OutboxSampler::register(&metrics, pool.clone())?);
         let shutdown = CancellationToken::new();
-        let relay = Relay::new(pool.clone(), db.clone(), broker.clone(), RelayConfig::default());
+        let relay = Relay::new(pool.clone(), db.clone(), broker.clone(), RelayConfig::default())
+            .with_metrics(&metrics);
         let readiness: Vec<Arc<dyn ReadinessCheck>> =
             vec![Arc::new(FlagCheck::new("broker", relay.connected_flag()))];
         let workers = vec![tokio::spawn(relay.run(shutdown.child_token()))];
@@ -165,6 +175,7 @@ impl Foundation {
             verifier,
             broker,
             readiness,
+            metrics,
             shutdown,
             workers,
             refresher,
@@ -178,7 +189,8 @@ impl Foundation {
 
     /// Starts a worker with its own tuning (batch size, prefetch), until shutdown.
     pub fn spawn_consumer_with<H: Handler>(&mut self, handler: H, config: ConsumerConfig) {
-        let consumer = Consumer::new(handler, self.pool.clone(), self.broker.clone(), config);
+        let consumer = Consumer::new(handler, self.pool.clone(), self.broker.clone(), config)
+            .with_metrics(&self.metrics);
         self.workers.push(tokio::spawn(consumer.run(self.shutdown.child_token())));
     }
 
@@ -193,13 +205,27 @@ impl Foundation {
     }
 
     /// Stops the relay and the consumers and waits (up to the shutdown timeout) for them to
-    /// finish what they hold.
+    /// finish what they hold: a consumer applies, commits and acks the batch in hand, then
+    /// closes its connection so the broker hands its prefetched messages to another consumer.
+    /// A worker still busy at the timeout is aborted: its open transaction rolls back, its
+    /// connection drops, and the broker redelivers its unacked messages (a batch that did
+    /// commit but was not acked is redelivered too, and the inbox makes that a no-op). Either
+    /// way nothing is lost and nothing is applied twice.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        let workers = std::mem::take(&mut self.workers);
+        let mut workers = std::mem::take(&mut self.workers);
         let timeout = Duration::from_secs(self.common.shutdown_timeout_secs);
-        if tokio::time::timeout(timeout, futures::future::join_all(workers)).await.is_err() {
-            tracing::warn!(service = self.info.name, "workers did not stop in time");
+        let all = futures::future::join_all(workers.iter_mut());
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!(service = self.info.name, "workers did not stop in time; aborting them");
+            // A handle that already finished must not be polled again.
+            let busy: Vec<_> = workers.into_iter().filter(|worker| !worker.is_finished()).collect();
+            for worker in &busy {
+                worker.abort();
+            }
+            // Aborted tasks end at their next await; waiting drops their connections before we
+            // return.
+            futures::future::join_all(busy).await;
         }
     }
 
@@ -225,6 +251,7 @@ impl Foundation {
             openapi: Arc::new(serde_json::to_value(openapi)?),
             trusted_proxies: self.common.trusted_proxies.clone(),
             json_limit: self.common.json_limit_bytes,
+            metrics: self.metrics.clone(),
         };
         let config = HttpServerConfig {
             listener,

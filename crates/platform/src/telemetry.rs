@@ -5,9 +5,10 @@
 //! (HTTP/protobuf) and W3C `traceparent` propagation is installed, so a trace continues from the
 //! gateway through the broker to the last consumer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -72,17 +73,54 @@ pub fn init_for_test() {
 
 /// The current span's trace context as message headers (`traceparent`, `tracestate`).
 pub fn trace_headers() -> HashMap<String, String> {
+    span_headers(&tracing::Span::current())
+}
+
+/// `span`'s trace context as message headers (`traceparent`, `tracestate`); empty when no
+/// OpenTelemetry layer records spans.
+pub fn span_headers(span: &tracing::Span) -> HashMap<String, String> {
     let mut headers = HashMap::new();
-    let context = tracing::Span::current().context();
-    TraceContextPropagator::new().inject_context(&context, &mut MapInjector(&mut headers));
+    TraceContextPropagator::new().inject_context(&span.context(), &mut MapInjector(&mut headers));
     headers
 }
+
+/// The most traces one span links to (the SDK's default limit on links).
+const MAX_LINKS: usize = 128;
 
 /// Makes `span` a child of the trace carried in `headers`, if any.
 pub fn continue_trace(span: &tracing::Span, headers: &HashMap<String, String>) {
     let context = TraceContextPropagator::new().extract(&MapExtractor(headers));
     // A span that is not sampled, or a subscriber without OpenTelemetry, just ignores the parent.
     let _ = span.set_parent(context);
+}
+
+/// Makes `span` a child of the trace carried by the first of `carriers` and links it to the
+/// other traces they carry (each distinct trace once, up to 128): a batch consumed in one span
+/// then shows up in the trace of every message in it.
+pub fn continue_traces<'a>(
+    span: &tracing::Span,
+    carriers: impl IntoIterator<Item = &'a HashMap<String, String>>,
+) {
+    let propagator = TraceContextPropagator::new();
+    let mut carriers = carriers.into_iter();
+    let Some(first) = carriers.next() else { return };
+    let parent = propagator.extract(&MapExtractor(first));
+    let parent_trace = parent.span().span_context().trace_id();
+    if span.set_parent(parent).is_err() {
+        // No OpenTelemetry layer: nothing would record the links either.
+        return;
+    }
+    let mut seen = HashSet::from([parent_trace]);
+    for headers in carriers {
+        if seen.len() > MAX_LINKS {
+            break;
+        }
+        let context = propagator.extract(&MapExtractor(headers));
+        let linked = context.span().span_context().clone();
+        if linked.is_valid() && seen.insert(linked.trace_id()) {
+            span.add_link(linked);
+        }
+    }
 }
 
 struct MapInjector<'a>(&'a mut HashMap<String, String>);

@@ -9,12 +9,14 @@
 //! - [`worker`]: `extraction.requested` in batches (one attempt per request, `email.extracted`
 //!   through the outbox) and `user.deleted`;
 //! - [`routes`]: the dry run, the attempts of an email and the LLM usage;
-//! - [`store`]: the queries over [`schema`].
+//! - [`store`]: the queries over [`schema`];
+//! - [`metrics`]: LLM calls, tokens and cost on the service's `/metrics`.
 
 // Unit tests may unwrap: a panic is how they fail.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod llm;
+pub mod metrics;
 pub mod pipeline;
 pub mod routes;
 pub mod schema;
@@ -38,6 +40,7 @@ use utoipa::OpenApi as _;
 
 pub use settings::{ExtractionSettings, Policy};
 
+use crate::metrics::LlmMetrics;
 use crate::pipeline::Pipeline;
 
 /// Who this service is.
@@ -64,8 +67,9 @@ impl Application {
     /// Builds the service: migrations, pool, token verification, the workers (in `serve` and
     /// `work` modes, announcing the extraction version) and the HTTP server.
     pub async fn build(settings: Settings<ExtractionSettings>, mode: RunMode) -> anyhow::Result<Self> {
-        let pipeline = Arc::new(Pipeline::from_settings(&settings.service)?);
+        let pipeline = Pipeline::from_settings(&settings.service)?;
         let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
+        let pipeline = Arc::new(pipeline.with_metrics(LlmMetrics::register(&foundation.metrics)?));
         if mode.runs_workers() {
             announce(&foundation.pool, pipeline.version()).await?;
             let requests = worker::RequestsWorker {

@@ -10,7 +10,8 @@
 //!
 //! A valid LLM answer already stored for the same email, prompt and model is reused unless the
 //! request is forced. Every call is recorded at once in `llm_transactions` on its own
-//! connection, so the cost is on record even if the batch that asked is retried.
+//! connection, so the cost is on record even if the batch that asked is retried, and counted in
+//! the service's metrics ([`crate::metrics`]) when the pipeline has them.
 
 use chrono::{DateTime, Utc};
 use penny_contract::events::ExtractedTransaction;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::llm::reply::Answer;
 use crate::llm::{CallOutcome, LlmCall, LlmExtractor, prompt::EmailText};
+use crate::metrics::LlmMetrics;
 use crate::settings::{ExtractionSettings, Policy};
 use crate::store::{self, NewLlmCall};
 
@@ -92,6 +94,8 @@ pub struct Pipeline {
     cascade_min_confidence: Decimal,
     llm: Option<LlmExtractor>,
     version: String,
+    /// Where LLM calls are counted; `None` counts nothing (benchmarks, tests of the policy).
+    metrics: Option<LlmMetrics>,
 }
 
 /// What the rules leave to do.
@@ -124,7 +128,14 @@ impl Pipeline {
             cascade_min_confidence: settings.cascade_min_confidence,
             llm,
             version,
+            metrics: None,
         })
+    }
+
+    /// Counts every LLM call (tokens, cost, outcome, latency) in `metrics`.
+    pub fn with_metrics(mut self, metrics: LlmMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The extraction version of this deployment (announced by `extraction.started`).
@@ -169,6 +180,9 @@ impl Pipeline {
             body: email.body,
         };
         let call = llm.extract(text).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.observe(&call);
+        }
         record(pool, &call, origin).await?;
         match call.outcome {
             CallOutcome::Answered(answer) => Ok(from_answer(answer, llm)),

@@ -1,5 +1,9 @@
 //! The extraction service's message workers: `extraction.requested` in batches, and users'
 //! slices kept in step with `user.deleted`.
+//!
+//! Each request of a batch is decided in its own span, which continues the trace of the request's
+//! publisher, and its `email.extracted` is enqueued in that span: every email keeps its own trace
+//! from mail-ingest through extraction to the ledger, not only the batch's first.
 
 use std::sync::Arc;
 
@@ -10,6 +14,7 @@ use penny_platform::broker::{Delivered, Handler, HandlerError};
 use penny_platform::db::DbPool;
 use penny_platform::outbox;
 use penny_platform::tombstones::{self, Tombstones};
+use tracing::Instrument as _;
 
 use crate::pipeline::{Decision, EmailInput, Origin, Pipeline, failed};
 use crate::store::{self, NewExtraction};
@@ -36,22 +41,32 @@ impl Handler for RequestsWorker {
         let ids: Vec<_> = batch.iter().map(|d| d.message.payload.request_id).collect();
         let handled = store::handled_requests(conn, &ids).await?;
         let mut seen = std::collections::HashSet::new();
-        let todo: Vec<&ExtractionRequested> = batch
+        let todo: Vec<&Delivered<Self::Message>> = batch
             .iter()
-            .map(|d| &d.message.payload)
             // A redelivered request (a new message id, the same request) already has its attempt.
-            .filter(|r| !handled.contains(&r.request_id) && seen.insert(r.request_id))
-            .filter(|r| !self.tombstones.contains(r.user_id))
+            .filter(|d| {
+                let request = &d.message.payload;
+                !handled.contains(&request.request_id) && seen.insert(request.request_id)
+            })
+            .filter(|d| !self.tombstones.contains(d.message.payload.user_id))
             .collect();
+        let requests: Vec<&ExtractionRequested> = todo.iter().map(|d| &d.message.payload).collect();
+        let spans: Vec<tracing::Span> = todo.iter().map(|d| d.span()).collect();
         let mut decisions: Vec<Decision> = Vec::with_capacity(todo.len());
         // Rules answers are immediate; LLM calls of a chunk run side by side.
-        for chunk in todo.chunks(self.concurrency.max(1)) {
-            let answers = futures::future::try_join_all(chunk.iter().map(|request| self.decide(request)))
-                .await
-                .map_err(HandlerError::new)?;
+        let chunk = self.concurrency.max(1);
+        for (requests, spans) in requests.chunks(chunk).zip(spans.chunks(chunk)) {
+            let answers = futures::future::try_join_all(
+                requests
+                    .iter()
+                    .zip(spans)
+                    .map(|(request, span)| self.decide(request).instrument(span.clone())),
+            )
+            .await
+            .map_err(HandlerError::new)?;
             decisions.extend(answers);
         }
-        store_outcomes(conn, self.pipeline.version(), &todo, &decisions).await
+        store_outcomes(conn, self.pipeline.version(), &requests, &decisions, &spans).await
     }
 
     /// A request that kept failing still gets an outcome, so its job can finish.
@@ -67,7 +82,15 @@ impl Handler for RequestsWorker {
         }
         tracing::warn!(user.id = %request.user_id, job.id = %request.job_id, %reason, "extraction request parked");
         let decision = failed("parked");
-        store_outcomes(conn, self.pipeline.version(), &[request], std::slice::from_ref(&decision)).await
+        let span = message.span();
+        store_outcomes(
+            conn,
+            self.pipeline.version(),
+            &[request],
+            std::slice::from_ref(&decision),
+            std::slice::from_ref(&span),
+        )
+        .await
     }
 }
 
@@ -96,12 +119,14 @@ fn origin(request: &ExtractionRequested) -> Origin {
     }
 }
 
-/// Stores one attempt per request and enqueues the `email.extracted` of each new one.
+/// Stores one attempt per request and enqueues the `email.extracted` of each new one, in the
+/// span of its request (so it continues that request's trace).
 async fn store_outcomes(
     conn: &mut AsyncPgConnection,
     version: &str,
     requests: &[&ExtractionRequested],
     decisions: &[Decision],
+    spans: &[tracing::Span],
 ) -> Result<(), HandlerError> {
     let rows: Vec<NewExtraction<'_>> = requests
         .iter()
@@ -155,7 +180,8 @@ async fn store_outcomes(
             )
         })
         .collect();
-    outbox::enqueue_many(conn, &events).await?;
+    let traced: Vec<_> = events.iter().zip(spans).collect();
+    outbox::enqueue_each_in(conn, &traced).await?;
     Ok(())
 }
 

@@ -11,10 +11,23 @@
 //!
 //! Only then is the whole batch acked with one `multiple` ack. Nothing is ever dropped: every
 //! message ends applied, waiting in a retry queue, or parked. Tests drive `step` directly.
+//!
+//! Tracing: a batch is handled in a `consume` span that continues the trace of its first
+//! message's publisher (its `traceparent` header) and links the traces of the others; a message
+//! tried alone gets a span that continues its own trace. Events the handler enqueues inside
+//! the span carry the trace on; a batch handler that wants each message's follow-up in that
+//! message's own trace uses [`Delivered::span`] and [`crate::outbox::enqueue_each_in`].
+//!
+//! Stopping: [`Consumer::run`] checks its shutdown token between steps, so a batch in hand is
+//! applied, committed and acked before it returns; then it closes its connection, which hands
+//! the deliveries prefetched but not started back to the broker for another consumer.
+//!
+//! Metrics (when built [`Consumer::with_metrics`]): deliveries consumed, applied, duplicates,
+//! retried and parked, and the batch duration, labelled by queue (see [`crate::metrics`]).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -32,6 +45,7 @@ use super::publisher::{Outgoing, Publisher};
 use super::topology::{self, QueuePolicy, QueueSpec};
 use super::{Backoff, BrokerConfig, BrokerError, headers};
 use crate::db::DbPool;
+use crate::metrics::{ConsumerMetrics, Metrics};
 
 /// How a message body becomes the handler's type.
 pub trait Decode: Sized + Clone + Send + Sync + 'static {
@@ -60,6 +74,19 @@ pub struct Delivered<M> {
     /// How many times a handler already failed on it.
     pub attempt: u32,
     pub headers: HashMap<String, String>,
+}
+
+impl<M> Delivered<M> {
+    /// A span for the work done on this message alone, continuing the trace of its publisher.
+    /// A batch handler runs each message's own work in it and enqueues the message's follow-up
+    /// events with [`crate::outbox::enqueue_each_in`], so that every message of a batch (not
+    /// only the first, whose trace the batch's span continues) keeps its trace downstream.
+    pub fn span(&self) -> tracing::Span {
+        let span =
+            tracing::info_span!("message", message.id = %self.message_id, routing_key = %self.routing_key);
+        crate::telemetry::continue_trace(&span, &self.headers);
+        span
+    }
 }
 
 /// A handler failure: retried with back-off, then parked with this text as the reason.
@@ -174,6 +201,8 @@ pub struct Consumer<H: Handler> {
     broker: BrokerConfig,
     config: ConsumerConfig,
     link: Option<Link>,
+    /// `None` until [`Consumer::with_metrics`]: nothing is counted.
+    metrics: Option<ConsumerMetrics>,
 }
 
 #[derive(QueryableByName)]
@@ -207,7 +236,19 @@ enum Parsed<M> {
 impl<H: Handler> Consumer<H> {
     /// A consumer of `config.queue`; it connects on its first step.
     pub fn new(handler: H, pool: DbPool, broker: BrokerConfig, config: ConsumerConfig) -> Self {
-        Self { handler, pool, broker, config, link: None }
+        Self { handler, pool, broker, config, link: None, metrics: None }
+    }
+
+    /// Counts what this consumer does in `metrics`, labelled with its queue.
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.broker().consumer(self.config.queue.name));
+        self
+    }
+
+    fn count(&self, update: impl FnOnce(&ConsumerMetrics)) {
+        if let Some(metrics) = &self.metrics {
+            update(metrics);
+        }
     }
 
     /// The handler (tests inspect it).
@@ -264,6 +305,7 @@ impl<H: Handler> Consumer<H> {
             self.check_liveness().await?;
             return Ok(StepOutcome::default());
         }
+        let started = Instant::now();
         let outcome = self.process(&deliveries).await;
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -285,6 +327,7 @@ impl<H: Handler> Consumer<H> {
                 self.link = None;
             }
         }
+        self.count(|m| m.batch_seconds.observe(started.elapsed().as_secs_f64()));
         Ok(outcome)
     }
 
@@ -378,15 +421,33 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn process(&mut self, deliveries: &[Delivery]) -> Result<StepOutcome, BrokerError> {
+        let outcome = self.process_inner(deliveries).await;
+        let counted = match &outcome {
+            Ok(outcome) => *outcome,
+            Err(PartialOutcome { done, .. }) => *done,
+        };
+        self.count(|m| {
+            m.consumed.inc_by(counted.received as u64);
+            m.applied.inc_by(counted.applied as u64);
+            m.duplicates.inc_by(counted.duplicates as u64);
+            m.retried.inc_by(counted.retried as u64);
+        });
+        outcome.map_err(|partial| partial.error)
+    }
+
+    /// Processes a batch; on a failure, says what was done before it (for the metrics).
+    async fn process_inner(&mut self, deliveries: &[Delivery]) -> Result<StepOutcome, PartialOutcome> {
         let mut outcome = StepOutcome { received: deliveries.len(), ..Default::default() };
+        let failed = |outcome: StepOutcome| move |error: BrokerError| PartialOutcome { done: outcome, error };
         let mut batch = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             match Self::parse(delivery) {
                 Parsed::Ok(message) => batch.push((delivery, message)),
                 Parsed::Malformed(reason) => {
                     tracing::warn!(queue = self.config.queue.name, %reason, "parking a malformed message");
-                    self.park(delivery, "malformed", &reason).await?;
+                    self.park(delivery, "malformed", &reason).await.map_err(failed(outcome))?;
                     outcome.parked += 1;
+                    self.count(|m| m.parked_malformed.inc());
                 }
             }
         }
@@ -394,38 +455,51 @@ impl<H: Handler> Consumer<H> {
             return Ok(outcome);
         }
         let messages: Vec<Delivered<H::Message>> = batch.iter().map(|(_, m)| m.clone()).collect();
-        // The batch's span continues the trace of its first message's publisher.
-        let span = tracing::info_span!("consume", queue = self.config.queue.name, messages = messages.len());
-        crate::telemetry::continue_trace(&span, &messages[0].headers);
+        let span = self.consume_span(&messages);
         match self.apply(&messages).instrument(span).await {
             Ok(applied) => {
                 outcome.applied += applied;
                 outcome.duplicates += messages.len() - applied;
                 return Ok(outcome);
             }
-            Err(ApplyError::Broker(error)) => return Err(error),
+            Err(ApplyError::Broker(error)) => return Err(failed(outcome)(error)),
             Err(ApplyError::Handler(error)) if messages.len() > 1 => {
                 tracing::debug!(%error, "batch failed; applying its messages one at a time");
             }
             Err(ApplyError::Handler(_)) => {}
         }
         for (delivery, message) in &batch {
-            match self.apply(std::slice::from_ref(message)).await {
+            let single = std::slice::from_ref(message);
+            match self.apply(single).instrument(self.consume_span(single)).await {
                 Ok(applied) => {
                     outcome.applied += applied;
                     outcome.duplicates += 1 - applied;
                 }
-                Err(ApplyError::Broker(error)) => return Err(error),
+                Err(ApplyError::Broker(error)) => return Err(failed(outcome)(error)),
                 Err(ApplyError::Handler(error)) => {
-                    if self.retry_or_park(delivery, message, &error.0).await? {
+                    if self.retry_or_park(delivery, message, &error.0).await.map_err(failed(outcome))? {
                         outcome.retried += 1;
                     } else {
                         outcome.parked += 1;
+                        self.count(|m| m.parked_exhausted.inc());
                     }
                 }
             }
         }
         Ok(outcome)
+    }
+
+    /// The span messages are applied in: it continues the trace of the first message's
+    /// publisher, and links the traces of the others (each trace then shows this hop).
+    fn consume_span(&self, messages: &[Delivered<H::Message>]) -> tracing::Span {
+        let span = tracing::info_span!(
+            "consume",
+            otel.kind = "consumer",
+            queue = self.config.queue.name,
+            messages = messages.len()
+        );
+        crate::telemetry::continue_traces(&span, messages.iter().map(|m| &m.headers));
+        span
     }
 
     async fn apply(&self, messages: &[Delivered<H::Message>]) -> Result<usize, ApplyError> {
@@ -530,6 +604,10 @@ impl<H: Handler> Consumer<H> {
 
     /// Steps until `shutdown` is cancelled, reconnecting with back-off after failures (and after
     /// the broker cancels the subscription, e.g. when the queue was deleted).
+    ///
+    /// A batch in hand when `shutdown` is cancelled is finished (applied, committed, acked)
+    /// first; then the connection is closed, so the broker hands what was prefetched but not
+    /// started to another consumer at once.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Backoff::new();
         let queue = self.config.queue.name;
@@ -546,8 +624,20 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
+        if let Some(link) = self.link.take() {
+            let closed = self.broker.bounded(link.connection.close(200, "shutting down".into())).await;
+            if let Err(error) = closed {
+                tracing::debug!(queue, %error, "closing the connection failed; the broker notices on its own");
+            }
+        }
         tracing::info!(queue, "consumer stopped");
     }
+}
+
+/// A batch that failed part-way: what was done before the failure, and the failure.
+struct PartialOutcome {
+    done: StepOutcome,
+    error: BrokerError,
 }
 
 fn truncate(text: &str) -> String {

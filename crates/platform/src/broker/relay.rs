@@ -11,7 +11,13 @@
 //! stays pending and is offered again after a back-off of its own (`not_before`), so an event
 //! published before its consumer's first start is delayed, not lost, and never holds back the
 //! rows behind it. Each consumer declares its own queue.
+//!
+//! Built [`Relay::with_metrics`], it counts the rows it published and those no queue took, by
+//! routing key, once their batch has committed. The backlog itself is not its business: it is
+//! sampled at scrape time ([`crate::metrics::OutboxSampler`]), so the relay never waits on a
+//! count.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -28,6 +34,7 @@ use super::publisher::{Outgoing, Publisher};
 use super::topology::{self, QueuePolicy};
 use super::{Backoff, BrokerConfig, BrokerError, headers};
 use crate::db::{DbConfig, DbPool};
+use crate::metrics::{BrokerMetrics, Metrics};
 use crate::outbox::{OutboxRow, outbox};
 
 /// Relay tuning.
@@ -62,12 +69,31 @@ pub struct Relay {
     broker: BrokerConfig,
     config: RelayConfig,
     link: Option<(Connection, Publisher)>,
+    /// `None` until [`Relay::with_metrics`]: nothing is counted.
+    metrics: Option<BrokerMetrics>,
 }
+
+/// Rows of one committed batch by routing key: (published, unroutable).
+type Tally = HashMap<String, (u64, u64)>;
 
 impl Relay {
     /// A relay for the outbox in `db`'s schema.
     pub fn new(pool: DbPool, db: DbConfig, broker: BrokerConfig, config: RelayConfig) -> Self {
-        Self { connected: Arc::new(AtomicBool::new(false)), pool, db, broker, config, link: None }
+        Self {
+            connected: Arc::new(AtomicBool::new(false)),
+            pool,
+            db,
+            broker,
+            config,
+            link: None,
+            metrics: None,
+        }
+    }
+
+    /// Counts the messages this relay publishes in `metrics`.
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.broker().clone());
+        self
     }
 
     /// A flag that is true while the last attempt to reach the broker succeeded (readiness).
@@ -134,11 +160,20 @@ impl Relay {
                     .load(tx)
                     .await?;
                 if rows.is_empty() {
-                    return Ok((0, 0));
+                    return Ok((0, 0, Tally::new()));
                 }
                 let routed = broker.bounded(publish_rows(&publisher, &rows)).await?;
                 if !mark {
                     return Err(BrokerError::Db(diesel::result::Error::RollbackTransaction.into()));
+                }
+                let mut tally = Tally::new();
+                for (row, routed) in rows.iter().zip(&routed) {
+                    let entry = tally.entry(row.routing_key.clone()).or_default();
+                    if *routed {
+                        entry.0 += 1;
+                    } else {
+                        entry.1 += 1;
+                    }
                 }
                 let (sent, unroutable): (Vec<_>, Vec<_>) = rows.iter().zip(&routed).partition(|(_, r)| **r);
                 let sent: Vec<i64> = sent.into_iter().map(|(row, _)| row.id).collect();
@@ -150,12 +185,17 @@ impl Relay {
                 if !unroutable.is_empty() {
                     defer(tx, &unroutable).await?;
                 }
-                Ok((sent.len(), unroutable.len()))
+                Ok((sent.len(), unroutable.len(), tally))
             })
             .await;
         match result {
-            Ok((published, unroutable)) => {
+            Ok((published, unroutable, tally)) => {
                 self.connected.store(true, Ordering::Relaxed);
+                if let Some(metrics) = &self.metrics {
+                    for (routing_key, (sent, unroutable)) in &tally {
+                        metrics.published(routing_key, *sent, *unroutable);
+                    }
+                }
                 if unroutable > 0 {
                     tracing::info!(unroutable, "no queue takes these events yet; offering them again later");
                 }

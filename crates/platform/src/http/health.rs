@@ -1,5 +1,6 @@
 //! `/healthz` (the process is alive), `/readyz` (its dependencies answer) and the checks behind
-//! readiness. `/metrics` is served by the metrics middleware (see [`super::server`]).
+//! readiness. `/metrics` is served by the server itself (see [`super::server`] and
+//! [`crate::metrics`]).
 
 use std::sync::Arc;
 

@@ -4,6 +4,9 @@
 //! `traceparent` as parent, and `user.id` once authenticated), Prometheus request metrics per
 //! route pattern, and a last step that gives every error produced by actix itself (405, an
 //! unrouted path, ...) the JSON error body.
+//!
+//! `/metrics` serves the service's whole registry ([`crate::metrics::Metrics`]): the request
+//! metrics, the broker's, the service's own, and the gauges its samplers refresh on each scrape.
 
 use std::net::TcpListener;
 
@@ -15,7 +18,6 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
@@ -23,6 +25,7 @@ use super::auth::JwtVerifier;
 use super::client_ip::TrustedProxies;
 use super::error::{self, ApiError};
 use super::health::{self, ReadinessChecks};
+use crate::metrics::Metrics;
 use crate::settings::ServiceInfo;
 
 /// What the platform's endpoints and extractors need, built once per service.
@@ -38,6 +41,8 @@ pub struct PlatformState {
     pub trusted_proxies: Vec<ProxyNet>,
     /// Largest JSON body, in bytes.
     pub json_limit: usize,
+    /// The service's registry, served at `/metrics`; the request metrics are recorded in it.
+    pub metrics: Metrics,
 }
 
 /// Listener and shutdown behaviour.
@@ -54,7 +59,8 @@ pub fn build<F>(config: HttpServerConfig, state: PlatformState, routes: F) -> an
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let metrics = metrics(&state.service)?;
+    let request_metrics = state.metrics.http_middleware();
+    let metrics = web::Data::new(state.metrics.clone());
     let verifier = web::Data::from(Arc::clone(&state.verifier));
     let readiness = web::Data::new(state.readiness.clone());
     let trusted = web::Data::new(TrustedProxies(state.trusted_proxies.clone()));
@@ -65,16 +71,18 @@ where
         let openapi = Arc::clone(&openapi);
         App::new()
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
-            .wrap(metrics.clone())
+            .wrap(request_metrics.clone())
             .wrap(TracingLogger::<PennyRootSpan>::new())
             .app_data(verifier.clone())
             .app_data(readiness.clone())
             .app_data(trusted.clone())
+            .app_data(metrics.clone())
             .app_data(web::JsonConfig::default().limit(json_limit).error_handler(error::json_error_handler))
             .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(scrape))
             .route(
                 "/openapi.json",
                 web::get().to(move || {
@@ -93,14 +101,9 @@ where
     Ok(server.run())
 }
 
-fn metrics(service: &ServiceInfo) -> anyhow::Result<PrometheusMetrics> {
-    // A registry per server, so several apps in one test process do not collide.
-    PrometheusMetricsBuilder::new(&service.name.replace('-', "_"))
-        .registry(prometheus::Registry::new())
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
-        .build()
-        .map_err(|e| anyhow::anyhow!("failed to set up metrics: {e}"))
+/// `GET /metrics`: the registry in the Prometheus text format, samplers run first.
+async fn scrape(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok().content_type(prometheus::TEXT_FORMAT).body(metrics.render().await)
 }
 
 fn json_error_body<B: MessageBody + 'static>(

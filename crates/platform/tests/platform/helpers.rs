@@ -82,6 +82,7 @@ impl TestServer {
             openapi: Arc::new(serde_json::json!({"openapi": "3.1.0", "info": {"title": "widgets"}})),
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             json_limit: 1024,
+            metrics: penny_platform::metrics::Metrics::new(INFO.name).unwrap(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());

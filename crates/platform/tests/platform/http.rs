@@ -87,10 +87,17 @@ async fn metrics_count_requests_per_route_and_openapi_is_served() {
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("widgets_http_requests_total") && l.contains("endpoint=\"/healthz\""))
+        .find(|l| l.starts_with("penny_http_requests_total") && l.contains("endpoint=\"/healthz\""))
         .unwrap_or_else(|| panic!("no request counter for /healthz in:\n{metrics}"));
     assert!(line.ends_with(" 3"), "{line}");
-    assert!(metrics.contains("widgets_http_requests_duration_seconds_bucket"));
+    assert!(line.contains("service=\"widgets\""), "{line}");
+    // The latency histogram has buckets below 5 ms, where most requests of these services land.
+    assert!(
+        metrics.lines().any(|l| l.starts_with("penny_http_requests_duration_seconds_bucket")
+            && l.contains("endpoint=\"/healthz\"")
+            && l.contains("le=\"0.001\"")),
+        "{metrics}"
+    );
 
     let openapi: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(openapi["info"]["title"], "widgets");

@@ -8,3 +8,5 @@ mod helpers;
 mod http;
 mod jwt;
 mod messaging;
+mod observability;
+mod shutdown;

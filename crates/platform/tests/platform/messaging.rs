@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::TestStore;
 
-const QUEUE: QueueSpec = QueueSpec { name: "test.widgets", bindings: &["user.deleted"] };
+pub const QUEUE: QueueSpec = QueueSpec { name: "test.widgets", bindings: &["user.deleted"] };
 
-fn policy() -> QueuePolicy {
+pub fn policy() -> QueuePolicy {
     QueuePolicy {
         // Generous: the crash tests redeliver messages several times on a slow machine, and
         // the broker parks a message past this limit.
@@ -31,13 +31,13 @@ fn policy() -> QueuePolicy {
     }
 }
 
-fn broker(url: String) -> BrokerConfig {
+pub fn broker(url: String) -> BrokerConfig {
     BrokerConfig::new(SecretString::from(url), "test")
 }
 
 /// Applies each `user.deleted` as one widget row named after the user; fails on `poison`.
-struct Widgets {
-    poison: HashSet<UserId>,
+pub struct Widgets {
+    pub poison: HashSet<UserId>,
 }
 
 impl Handler for Widgets {
@@ -68,7 +68,7 @@ impl Handler for Widgets {
     }
 }
 
-async fn insert_widget(conn: &mut AsyncPgConnection, name: &str) -> Result<(), diesel::result::Error> {
+pub async fn insert_widget(conn: &mut AsyncPgConnection, name: &str) -> Result<(), diesel::result::Error> {
     diesel::sql_query("INSERT INTO widgets (id, name) VALUES ($1, $2)")
         .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
         .bind::<diesel::sql_types::Text, _>(name)
@@ -77,18 +77,18 @@ async fn insert_widget(conn: &mut AsyncPgConnection, name: &str) -> Result<(), d
     Ok(())
 }
 
-struct Rig {
-    store: TestStore,
-    vhost: TestVhost,
+pub struct Rig {
+    pub store: TestStore,
+    pub vhost: TestVhost,
 }
 
 impl Rig {
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         penny_platform::telemetry::init_for_test();
         Self { store: TestStore::new().await, vhost: TestVhost::new().await }
     }
 
-    fn relay(&self, url: String) -> Relay {
+    pub fn relay(&self, url: String) -> Relay {
         let config = RelayConfig {
             batch_size: 200,
             poll_interval: Duration::from_millis(50),
@@ -98,7 +98,7 @@ impl Rig {
         Relay::new(self.store.pool.clone(), self.store.config.clone(), broker(url), config)
     }
 
-    fn consumer(&self, url: String, poison: HashSet<UserId>) -> Consumer<Widgets> {
+    pub fn consumer(&self, url: String, poison: HashSet<UserId>) -> Consumer<Widgets> {
         let config = ConsumerConfig {
             queue: QUEUE,
             batch_size: 50,
@@ -111,7 +111,7 @@ impl Rig {
     }
 
     /// Enqueues `count` events in transactions of up to 100; returns their users.
-    async fn enqueue(&self, count: usize) -> Vec<UserId> {
+    pub async fn enqueue(&self, count: usize) -> Vec<UserId> {
         let users: Vec<UserId> = (0..count).map(|_| UserId::new()).collect();
         let mut conn = self.store.pool.get().await.unwrap();
         for chunk in users.chunks(100) {
@@ -129,7 +129,7 @@ impl Rig {
     }
 
     /// (distinct names, rows) in the widgets table.
-    async fn effects(&self) -> (i64, i64) {
+    pub async fn effects(&self) -> (i64, i64) {
         #[derive(QueryableByName)]
         struct Counts {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -149,7 +149,7 @@ impl Rig {
 }
 
 /// Steps `consumer` until `done` holds for the running totals, or panics after `limit`.
-async fn drive(
+pub async fn drive(
     consumer: &mut Consumer<Widgets>,
     limit: Duration,
     done: impl Fn(&penny_platform::broker::StepOutcome) -> bool,
@@ -390,7 +390,7 @@ async fn a_consumer_cancelled_by_the_server_subscribes_again() {
     running.await.unwrap();
 }
 
-async fn wait_for_effects(rig: &Rig, expected: i64) {
+pub async fn wait_for_effects(rig: &Rig, expected: i64) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (distinct, rows) = rig.effects().await;

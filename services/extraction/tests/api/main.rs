@@ -8,4 +8,5 @@ mod bus;
 mod foundation;
 mod helpers;
 mod llm;
+mod metrics;
 mod routes;
