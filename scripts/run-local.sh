@@ -96,8 +96,6 @@ Penny is running.
   extraction     http://127.0.0.1:${ports[extraction]}
   database       $db_url (one schema per service)
   logs           .local/logs/
-
-Press Ctrl-C to stop.
 MSG
 
 # The main job, on Penny's own demo mailbox (demo/mailbox.mbox): a demo user signs up, the
@@ -136,5 +134,7 @@ if [ -z "${PENNY_NO_DEMO:-}" ]; then
 fi
 
 if [ -n "${PENNY_RUN_ONCE:-}" ]; then exit 0; fi   # for smoke tests: start, check, stop
+echo
+echo "Penny keeps running; press Ctrl-C to stop."
 wait -n || true
 echo "a process stopped; see .local/logs/" >&2
