@@ -91,8 +91,13 @@ impl Bus {
             body: &body,
             headers: Default::default(),
         };
-        let report = self.publisher.publish(&[message]).await.unwrap();
-        assert_eq!(report.unroutable(), 0);
+        // The service declares its queue before binding it: until the binding exists the
+        // message comes back unroutable, and is sent again.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.publisher.publish(std::slice::from_ref(&message)).await.unwrap().unroutable() > 0 {
+            assert!(Instant::now() < deadline, "no queue took {}", E::ROUTING_KEY);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for `count` `email.extracted` and returns them.
