@@ -12,6 +12,8 @@ run:
 ## Every test: unit, integration (real PostgreSQL, RabbitMQ, nginx) and the corpus floors.
 test:
 	scripts/ensure-services.sh
+	# The end-to-end tests (crates/e2e) start the service binaries as processes.
+	$(CARGO) build --workspace --bins
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 ## Formatting check and clippy with warnings as errors.
@@ -32,6 +34,8 @@ bench:
 	$(CARGO) bench --workspace
 	# The ledger's load benchmark: 1M transactions, list/create at 64 connections with wrk, vs a bare handler.
 	$(CARGO) run --release -q -p penny-ledger --bin ledger-load
+	# The whole pipeline through the gateway (10,000 alerts: emails/s, latency at half load, peak memory, vs a bare lapin + PostgreSQL ceiling); writes docs/BENCHMARKS.md.
+	$(CARGO) build --release -q --workspace --bins && $(CARGO) run --release -q -p penny-e2e --bin pipeline-load
 
 ## The rule engine's per-field accuracy on the development corpus, with every miss.
 eval:

@@ -79,7 +79,8 @@ pub struct JwtVerifier {
     http: reqwest::Client,
     validation: Validation,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the next fetch of the key set may start (an unknown `kid` triggers one).
+    next_fetch: Mutex<Option<Instant>>,
     refetch_interval: Duration,
     tombstones: Arc<Tombstones>,
 }
@@ -104,7 +105,7 @@ impl JwtVerifier {
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
             validation,
             keys: RwLock::new(HashMap::new()),
-            last_fetch: Mutex::new(None),
+            next_fetch: Mutex::new(None),
             refetch_interval: Duration::from_secs(10),
             tombstones,
         }
@@ -139,48 +140,66 @@ impl JwtVerifier {
             return Ok(Arc::clone(key));
         }
         {
-            let mut last = self.last_fetch.lock().await;
-            let due = last.is_none_or(|at| at.elapsed() >= self.refetch_interval);
+            let mut next = self.next_fetch.lock().await;
+            let due = next.is_none_or(|at| Instant::now() >= at);
             // Another request may have reloaded the keys while this one waited for the lock.
             if due && !self.keys.read().await.contains_key(kid) {
-                *last = Some(Instant::now());
-                let fresh = self.load().await?;
-                *self.keys.write().await = fresh;
+                // The fetch runs on its own task: a request that ends early (an invalid path
+                // answered first, a client gone) must not abandon it half-way and leave the
+                // keys empty until the next allowed fetch.
+                let fetch = tokio::spawn(load(self.source.clone(), self.http.clone()));
+                let loaded = fetch.await.map_err(|e| TokenError::Keys(e.to_string())).and_then(|r| r);
+                match loaded {
+                    Ok(fresh) => {
+                        *self.keys.write().await = fresh;
+                        *next = Some(Instant::now() + self.refetch_interval);
+                    }
+                    Err(error) => {
+                        // Soon again, but not for every request while auth is unreachable.
+                        *next = Some(Instant::now() + FAILED_FETCH_BACKOFF.min(self.refetch_interval));
+                        return Err(error);
+                    }
+                }
             }
         }
         self.keys.read().await.get(kid).cloned().ok_or(TokenError::UnknownKey)
     }
+}
 
-    async fn load(&self) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
-        let set = match &self.source {
-            KeySource::Static(set) => set.clone(),
-            KeySource::File(path) => {
-                let text =
-                    tokio::fs::read_to_string(path).await.map_err(|e| TokenError::Keys(e.to_string()))?;
-                serde_json::from_str(&text).map_err(|e| TokenError::Keys(e.to_string()))?
-            }
-            KeySource::Url(url) => {
-                let response =
-                    self.http.get(url).send().await.map_err(|e| TokenError::Keys(e.to_string()))?;
-                let response = response.error_for_status().map_err(|e| TokenError::Keys(e.to_string()))?;
-                response.json().await.map_err(|e| TokenError::Keys(e.to_string()))?
-            }
-        };
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else {
-                continue;
-            };
-            match DecodingKey::from_jwk(jwk) {
-                Ok(key) => {
-                    keys.insert(kid, Arc::new(key));
-                }
-                Err(error) => tracing::warn!(%error, key.id = %kid, "ignoring an unusable JWK"),
-            }
+/// How long after a failed key fetch the next one may start.
+const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Loads the key set from `source`.
+async fn load(
+    source: KeySource,
+    http: reqwest::Client,
+) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
+    let set = match source {
+        KeySource::Static(set) => set,
+        KeySource::File(path) => {
+            let text = tokio::fs::read_to_string(&path).await.map_err(|e| TokenError::Keys(e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| TokenError::Keys(e.to_string()))?
         }
-        tracing::debug!(keys = keys.len(), "loaded token verification keys");
-        Ok(keys)
+        KeySource::Url(url) => {
+            let response = http.get(&url).send().await.map_err(|e| TokenError::Keys(e.to_string()))?;
+            let response = response.error_for_status().map_err(|e| TokenError::Keys(e.to_string()))?;
+            response.json().await.map_err(|e| TokenError::Keys(e.to_string()))?
+        }
+    };
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            continue;
+        };
+        match DecodingKey::from_jwk(jwk) {
+            Ok(key) => {
+                keys.insert(kid, Arc::new(key));
+            }
+            Err(error) => tracing::warn!(%error, key.id = %kid, "ignoring an unusable JWK"),
+        }
     }
+    tracing::debug!(keys = keys.len(), "loaded token verification keys");
+    Ok(keys)
 }
 
 /// The authenticated caller of a request.

@@ -188,3 +188,59 @@ async fn keys_can_come_from_a_jwks_file() {
     let app = TestServer::start(KeySource::File(path), None).await;
     assert_eq!(status(&app, "/whoami", &key.sign(&claims(UserId::new(), Role::User)).unwrap()).await, 200);
 }
+
+/// A JWKS endpoint that answers after `delay`, with a 500 for the first `failures` requests.
+async fn slow_jwks(keys: JwkSet, delay: std::time::Duration, failures: usize) -> String {
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let keys = web::Data::new(keys);
+    let server = HttpServer::new(move || {
+        let served = Arc::clone(&served);
+        App::new().app_data(keys.clone()).route(
+            "/jwks.json",
+            web::get().to(move |keys: web::Data<JwkSet>| {
+                let served = Arc::clone(&served);
+                async move {
+                    tokio::time::sleep(delay).await;
+                    if served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+                        return HttpResponse::InternalServerError().finish();
+                    }
+                    HttpResponse::Ok().json(&**keys)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}/jwks.json", server.addrs()[0]);
+    tokio::spawn(server.run());
+    url
+}
+
+#[tokio::test]
+async fn a_request_that_ends_during_the_key_fetch_does_not_lock_out_the_next_ones() {
+    use penny_platform::http::JwtVerifier;
+    use penny_platform::tombstones::Tombstones;
+    let key = SigningKey::generate("k1").unwrap();
+    let url = slow_jwks(jwks([&key]), std::time::Duration::from_millis(300), 0).await;
+    let verifier = JwtVerifier::new(KeySource::Url(url), ISSUER, AUDIENCE, Tombstones::new());
+    let token = key.sign(&claims(UserId::new(), Role::User)).unwrap();
+    // The first request gives up (its client left, or another part of it failed first)...
+    let first = tokio::time::timeout(std::time::Duration::from_millis(50), verifier.verify(&token)).await;
+    assert!(first.is_err(), "the first request ended before the keys arrived");
+    // ...and the next one is not refused for the rest of the refetch interval.
+    verifier.verify(&token).await.expect("the next request verifies");
+}
+
+#[tokio::test]
+async fn a_failed_key_fetch_is_tried_again_a_second_later() {
+    use penny_platform::http::JwtVerifier;
+    use penny_platform::tombstones::Tombstones;
+    let key = SigningKey::generate("k1").unwrap();
+    let url = slow_jwks(jwks([&key]), std::time::Duration::ZERO, 1).await;
+    let verifier = JwtVerifier::new(KeySource::Url(url), ISSUER, AUDIENCE, Tombstones::new());
+    let token = key.sign(&claims(UserId::new(), Role::User)).unwrap();
+    assert!(verifier.verify(&token).await.is_err(), "auth answered 500");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    verifier.verify(&token).await.expect("fetched again after the short back-off, not the refetch interval");
+}
