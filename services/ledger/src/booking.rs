@@ -13,7 +13,7 @@
 //! Every handled email (whatever its status) yields one `email.booked`, enqueued in the outbox
 //! in the same transaction. Events about deleted users are ignored and yield nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::sql_types::{Array, Bool, Nullable, Numeric, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -48,6 +48,11 @@ struct UserContext {
 /// Books a batch of `email.extracted` events and enqueues one `email.booked` per email handled,
 /// all in one transaction (a savepoint inside the caller's transaction, so a consumer can also
 /// record its inbox rows and commit once). Returns the `email.booked` payloads enqueued.
+///
+/// The batch is booked set-wise: one upsert for every transaction of every email, one delete of
+/// the rows the emails no longer hold, one multi-row outbox insert, whatever the batch's size.
+/// An email that appears twice in a batch (an extraction and its reprocessing) is reconciled in
+/// order, in a second round.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn book_email_extracted(
     conn: &mut AsyncPgConnection,
@@ -57,28 +62,42 @@ pub async fn book_email_extracted(
     let policy = *policy;
     conn.transaction(async move |conn| {
         let mut users: HashMap<UserId, UserContext> = HashMap::new();
-        let mut booked = Vec::with_capacity(events.len());
         for event in events {
-            let user = event.user_id;
-            if let std::collections::hash_map::Entry::Vacant(entry) = users.entry(user) {
-                entry.insert(load_context(conn, user).await?);
+            if let std::collections::hash_map::Entry::Vacant(entry) = users.entry(event.user_id) {
+                entry.insert(load_context(conn, event.user_id).await?);
             }
-            let Some(context) = users.get(&user) else { continue };
-            if context.deleted {
-                tracing::info!(user.id = %user, email.id = %event.email_id, "ignoring email.extracted of deleted user {user}");
-                continue;
-            }
-            let outcome = reconcile(conn, &policy, context, event).await?;
-            outbox::enqueue(conn, &Envelope::new(outcome.clone(), Some(event.job_id.as_uuid()))).await?;
+        }
+        let mut pending: Vec<&EmailExtracted> = events
+            .iter()
+            .filter(|event| {
+                let deleted = users.get(&event.user_id).is_none_or(|context| context.deleted);
+                if deleted {
+                    let user = event.user_id;
+                    tracing::info!(user.id = %user, email.id = %event.email_id, "ignoring email.extracted of deleted user {user}");
+                }
+                !deleted
+            })
+            .collect();
+        let mut booked = Vec::with_capacity(pending.len());
+        while !pending.is_empty() {
+            let mut seen = HashSet::new();
+            let (round, rest): (Vec<&EmailExtracted>, Vec<&EmailExtracted>) =
+                pending.into_iter().partition(|event| seen.insert(event.email_id));
+            booked.extend(reconcile(conn, &policy, &users, &round).await?);
+            pending = rest;
+        }
+        let envelopes: Vec<Envelope<EmailBooked>> =
+            booked.iter().map(|outcome| Envelope::new(outcome.clone(), Some(outcome.job_id.as_uuid()))).collect();
+        outbox::enqueue_many(conn, &envelopes).await?;
+        for outcome in &booked {
             tracing::debug!(
-                user.id = %user,
-                email.id = %event.email_id,
+                user.id = %outcome.user_id,
+                email.id = %outcome.email_id,
                 booked = outcome.booked,
                 updated = outcome.updated,
                 removed = outcome.removed,
-                "booked email {}", event.email_id
+                "booked email {}", outcome.email_id
             );
-            booked.push(outcome);
         }
         Ok::<_, LedgerError>(booked)
     })
@@ -96,51 +115,85 @@ async fn load_context(conn: &mut AsyncPgConnection, user: UserId) -> Result<User
     })
 }
 
-/// Reconciles one email's rows with its extraction.
+#[derive(diesel::QueryableByName)]
+struct Removed {
+    #[diesel(sql_type = Uuid)]
+    email_id: uuid::Uuid,
+}
+
+/// Reconciles emails (each at most once) with their extractions, set-wise.
 async fn reconcile(
     conn: &mut AsyncPgConnection,
     policy: &BookingPolicy,
-    context: &UserContext,
-    event: &EmailExtracted,
-) -> Result<EmailBooked, LedgerError> {
-    let mut outcome = EmailBooked {
-        job_id: event.job_id,
-        email_id: event.email_id,
-        user_id: event.user_id,
-        booked: 0,
-        updated: 0,
-        removed: 0,
-    };
-    let keep: Vec<String> = match event.status {
-        ExtractionOutcome::Failed => return Ok(outcome),
-        ExtractionOutcome::Skipped => Vec::new(),
-        ExtractionOutcome::Success => {
-            let source = TransactionSource::from(event.provider);
-            let rows = Rows::build(policy, context, event);
-            let keep = rows.external_id.clone();
-            let (booked, updated) = upsert(conn, event, source, rows).await?;
-            outcome.booked = booked;
-            outcome.updated = updated;
-            keep
+    users: &HashMap<UserId, UserContext>,
+    events: &[&EmailExtracted],
+) -> Result<Vec<EmailBooked>, LedgerError> {
+    let mut outcomes: Vec<EmailBooked> = events
+        .iter()
+        .map(|event| EmailBooked {
+            job_id: event.job_id,
+            email_id: event.email_id,
+            user_id: event.user_id,
+            booked: 0,
+            updated: 0,
+            removed: 0,
+        })
+        .collect();
+    let position: HashMap<uuid::Uuid, usize> =
+        events.iter().enumerate().map(|(i, event)| (event.email_id.as_uuid(), i)).collect();
+    let mut rows = Rows::default();
+    // The emails reconciled (SUCCESS and SKIPPED; FAILED changes nothing) and the rows they keep.
+    let (mut users_of, mut emails_of) = (Vec::new(), Vec::new());
+    for event in events {
+        let Some(context) = users.get(&event.user_id) else { continue };
+        match event.status {
+            ExtractionOutcome::Failed => continue,
+            ExtractionOutcome::Skipped => {}
+            ExtractionOutcome::Success => rows.add(policy, context, event),
         }
-    };
-    let removed = diesel::sql_query(
-        "DELETE FROM transactions \
-         WHERE user_id = $1 AND email_id = $2 AND NOT user_edited AND external_id <> ALL($3)",
-    )
-    .bind::<Uuid, _>(event.user_id)
-    .bind::<Uuid, _>(event.email_id)
-    .bind::<Array<Text>, _>(keep)
-    .execute(conn)
-    .await?;
-    outcome.removed = u32::try_from(removed).unwrap_or(u32::MAX);
-    Ok(outcome)
+        users_of.push(event.user_id.as_uuid());
+        emails_of.push(event.email_id.as_uuid());
+    }
+    for (email, inserted) in upsert(conn, &rows).await? {
+        if let Some(outcome) = position.get(&email).and_then(|i| outcomes.get_mut(*i)) {
+            if inserted {
+                outcome.booked += 1;
+            } else {
+                outcome.updated += 1;
+            }
+        }
+    }
+    if !emails_of.is_empty() {
+        let removed: Vec<Removed> = diesel::sql_query(
+            "DELETE FROM transactions AS t \
+             USING unnest($1::uuid[], $2::uuid[]) AS e(user_id, email_id) \
+             WHERE t.user_id = e.user_id AND t.email_id = e.email_id AND NOT t.user_edited \
+               AND (t.email_id, t.external_id) NOT IN \
+                   (SELECT k.email_id, k.external_id FROM unnest($3::uuid[], $4::text[]) AS k(email_id, external_id)) \
+             RETURNING t.email_id",
+        )
+        .bind::<Array<Uuid>, _>(users_of)
+        .bind::<Array<Uuid>, _>(emails_of)
+        .bind::<Array<Uuid>, _>(rows.email_id.clone())
+        .bind::<Array<Text>, _>(rows.external_id.clone())
+        .load(conn)
+        .await?;
+        for row in removed {
+            if let Some(outcome) = position.get(&row.email_id).and_then(|i| outcomes.get_mut(*i)) {
+                outcome.removed += 1;
+            }
+        }
+    }
+    Ok(outcomes)
 }
 
-/// One email's transactions as columns, for one `unnest` upsert.
+/// The transactions of a batch's emails as columns, for one `unnest` upsert.
 #[derive(Default)]
 struct Rows {
     id: Vec<uuid::Uuid>,
+    user_id: Vec<uuid::Uuid>,
+    source: Vec<String>,
+    email_id: Vec<uuid::Uuid>,
     amount: Vec<Decimal>,
     currency: Vec<String>,
     kind: Vec<String>,
@@ -154,25 +207,28 @@ struct Rows {
 }
 
 impl Rows {
-    fn build(policy: &BookingPolicy, context: &UserContext, event: &EmailExtracted) -> Self {
-        let mut rows = Rows::default();
+    /// Adds one email's transactions, `#0..#n-1`.
+    fn add(&mut self, policy: &BookingPolicy, context: &UserContext, event: &EmailExtracted) {
+        let source = TransactionSource::from(event.provider).to_string();
         for (n, tx) in event.transactions.iter().enumerate() {
             let merchant = clean(tx.merchant.as_deref(), MAX_MERCHANT_CHARS);
             let confidence = tx.confidence.clamp(Decimal::ZERO, Decimal::ONE).round_dp(4);
             let category = categorise(context, tx, merchant.as_deref());
-            rows.id.push(TransactionId::new().as_uuid());
-            rows.amount.push(tx.money.amount());
-            rows.currency.push(tx.money.currency().code().to_owned());
-            rows.kind.push(tx.kind.as_ref().to_owned());
-            rows.occurred_at.push(tx.occurred_at);
-            rows.category_id.push(category.map(|c| c.as_uuid()));
-            rows.merchant.push(merchant);
-            rows.account_hint.push(clean(tx.account_hint.as_deref(), MAX_ACCOUNT_HINT_CHARS));
-            rows.external_id.push(format!("{}#{n}", event.email_id));
-            rows.confidence.push(confidence);
-            rows.needs_review.push(confidence < policy.review_threshold);
+            self.id.push(TransactionId::new().as_uuid());
+            self.user_id.push(event.user_id.as_uuid());
+            self.source.push(source.clone());
+            self.email_id.push(event.email_id.as_uuid());
+            self.amount.push(tx.money.amount());
+            self.currency.push(tx.money.currency().code().to_owned());
+            self.kind.push(tx.kind.as_ref().to_owned());
+            self.occurred_at.push(tx.occurred_at);
+            self.category_id.push(category.map(|c| c.as_uuid()));
+            self.merchant.push(merchant);
+            self.account_hint.push(clean(tx.account_hint.as_deref(), MAX_ACCOUNT_HINT_CHARS));
+            self.external_id.push(format!("{}#{n}", event.email_id));
+            self.confidence.push(confidence);
+            self.needs_review.push(confidence < policy.review_threshold);
         }
-        rows
     }
 }
 
@@ -196,30 +252,29 @@ fn clean(text: Option<&str>, max_chars: usize) -> Option<String> {
 
 #[derive(diesel::QueryableByName)]
 struct Upserted {
+    #[diesel(sql_type = Uuid)]
+    email_id: uuid::Uuid,
     #[diesel(sql_type = Bool)]
     inserted: bool,
 }
 
-/// Inserts new rows and updates unedited rows that differ; returns (inserted, updated).
-async fn upsert(
-    conn: &mut AsyncPgConnection,
-    event: &EmailExtracted,
-    source: TransactionSource,
-    rows: Rows,
-) -> Result<(u32, u32), LedgerError> {
+/// Inserts new rows and updates unedited rows that differ; returns `(email, inserted)` per row
+/// written (an unchanged row is not returned).
+async fn upsert(conn: &mut AsyncPgConnection, rows: &Rows) -> Result<Vec<(uuid::Uuid, bool)>, LedgerError> {
     if rows.id.is_empty() {
-        return Ok((0, 0));
+        return Ok(Vec::new());
     }
     let results: Vec<Upserted> = diesel::sql_query(
         "INSERT INTO transactions AS t \
              (id, user_id, source, amount, currency, type, occurred_at, category_id, merchant, \
               account_hint, external_id, email_id, confidence, needs_review) \
-         SELECT v.id, $1, $2, v.amount, v.currency, v.type, v.occurred_at, v.category_id, v.merchant, \
-                v.account_hint, v.external_id, $3, v.confidence, v.needs_review \
-         FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::text[], $8::timestamptz[], $9::uuid[], \
-                     $10::text[], $11::text[], $12::text[], $13::numeric[], $14::bool[]) \
-              AS v(id, amount, currency, type, occurred_at, category_id, merchant, account_hint, \
-                   external_id, confidence, needs_review) \
+         SELECT v.id, v.user_id, v.source, v.amount, v.currency, v.type, v.occurred_at, v.category_id, \
+                v.merchant, v.account_hint, v.external_id, v.email_id, v.confidence, v.needs_review \
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::numeric[], $6::text[], $7::text[], \
+                     $8::timestamptz[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::numeric[], \
+                     $14::bool[]) \
+              AS v(id, user_id, source, email_id, amount, currency, type, occurred_at, category_id, merchant, \
+                   account_hint, external_id, confidence, needs_review) \
          ON CONFLICT (user_id, source, external_id) DO UPDATE SET \
              amount = EXCLUDED.amount, currency = EXCLUDED.currency, type = EXCLUDED.type, \
              occurred_at = EXCLUDED.occurred_at, category_id = EXCLUDED.category_id, \
@@ -232,25 +287,23 @@ async fn upsert(
              (EXCLUDED.amount, EXCLUDED.currency, EXCLUDED.type, EXCLUDED.occurred_at, \
               EXCLUDED.category_id, EXCLUDED.merchant, EXCLUDED.account_hint, EXCLUDED.email_id, \
               EXCLUDED.confidence, EXCLUDED.needs_review) \
-         RETURNING (xmax = 0) AS inserted",
+         RETURNING t.email_id, (xmax = 0) AS inserted",
     )
-    .bind::<Uuid, _>(event.user_id)
-    .bind::<Text, _>(source)
-    .bind::<Uuid, _>(event.email_id)
-    .bind::<Array<Uuid>, _>(rows.id)
-    .bind::<Array<Numeric>, _>(rows.amount)
-    .bind::<Array<Text>, _>(rows.currency)
-    .bind::<Array<Text>, _>(rows.kind)
-    .bind::<Array<Timestamptz>, _>(rows.occurred_at)
-    .bind::<Array<Nullable<Uuid>>, _>(rows.category_id)
-    .bind::<Array<Nullable<Text>>, _>(rows.merchant)
-    .bind::<Array<Nullable<Text>>, _>(rows.account_hint)
-    .bind::<Array<Text>, _>(rows.external_id)
-    .bind::<Array<Numeric>, _>(rows.confidence)
-    .bind::<Array<Bool>, _>(rows.needs_review)
+    .bind::<Array<Uuid>, _>(&rows.id)
+    .bind::<Array<Uuid>, _>(&rows.user_id)
+    .bind::<Array<Text>, _>(&rows.source)
+    .bind::<Array<Uuid>, _>(&rows.email_id)
+    .bind::<Array<Numeric>, _>(&rows.amount)
+    .bind::<Array<Text>, _>(&rows.currency)
+    .bind::<Array<Text>, _>(&rows.kind)
+    .bind::<Array<Timestamptz>, _>(&rows.occurred_at)
+    .bind::<Array<Nullable<Uuid>>, _>(&rows.category_id)
+    .bind::<Array<Nullable<Text>>, _>(&rows.merchant)
+    .bind::<Array<Nullable<Text>>, _>(&rows.account_hint)
+    .bind::<Array<Text>, _>(&rows.external_id)
+    .bind::<Array<Numeric>, _>(&rows.confidence)
+    .bind::<Array<Bool>, _>(&rows.needs_review)
     .load(conn)
     .await?;
-    let inserted = results.iter().filter(|r| r.inserted).count();
-    let updated = results.len() - inserted;
-    Ok((u32::try_from(inserted).unwrap_or(u32::MAX), u32::try_from(updated).unwrap_or(u32::MAX)))
+    Ok(results.into_iter().map(|row| (row.email_id, row.inserted)).collect())
 }

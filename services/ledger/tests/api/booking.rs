@@ -188,3 +188,38 @@ async fn a_deleted_users_ledger_is_gone_and_their_events_are_ignored() {
     let again = penny_contract::events::UserRegistered { user_id: other.id, ..registered };
     assert_eq!(penny_ledger::users::on_user_registered(&mut *app.conn().await, &again).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn one_batch_of_many_emails_books_each_in_order_even_an_email_seen_twice() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let other = app.user().await;
+    let (a, b, c, d) = (EmailId::new(), EmailId::new(), EmailId::new(), EmailId::new());
+    // `c` was booked before; in this batch it is first reprocessed to one transaction, then
+    // found not to be a transaction at all; `a` is extracted, then re-extracted with three.
+    book(&app, &[extracted(&user, c, ExtractionOutcome::Success, &["9.00", "8.00"])]).await;
+    let batch = [
+        extracted(&user, a, ExtractionOutcome::Success, &["1.00"]),
+        extracted(&user, c, ExtractionOutcome::Success, &["9.00"]),
+        extracted(&other, b, ExtractionOutcome::Success, &["2.00", "3.00"]),
+        extracted(&user, d, ExtractionOutcome::Failed, &[]),
+        extracted(&user, c, ExtractionOutcome::Skipped, &[]),
+        extracted(&user, a, ExtractionOutcome::Success, &["1.00", "4.00", "5.00"]),
+    ];
+    let outcomes = book(&app, &batch).await;
+    assert_eq!(outcomes.len(), 6, "one email.booked per event");
+    let counts = |email: EmailId| -> Vec<(u32, u32, u32)> {
+        outcomes.iter().filter(|o| o.email_id == email).map(|o| (o.booked, o.updated, o.removed)).collect()
+    };
+    assert_eq!(counts(a), [(1, 0, 0), (2, 0, 0)], "a: then two more (#0 unchanged)");
+    assert_eq!(counts(c), [(0, 0, 1), (0, 0, 1)], "c: #1 removed, then #0");
+    assert_eq!(counts(b), [(2, 0, 0)]);
+    assert_eq!(counts(d), [(0, 0, 0)]);
+    let mine: Vec<String> =
+        items(&app, &user).await.iter().map(|t| t["external_id"].as_str().unwrap().to_owned()).collect();
+    let mut mine_sorted = mine.clone();
+    mine_sorted.sort();
+    assert_eq!(mine_sorted, [format!("{a}#0"), format!("{a}#1"), format!("{a}#2")]);
+    assert_eq!(items(&app, &other).await.len(), 2);
+    assert!(outbox_len(&app).await >= 6, "every email.booked is in the outbox");
+}
