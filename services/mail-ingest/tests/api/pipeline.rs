@@ -171,9 +171,18 @@ async fn the_demo_mailbox_is_booked_once_and_reprocessing_twice_over_adds_no_dup
         assert_eq!(pipeline.ledger_count(&booked).await, transactions, "no duplicate after reprocessing");
         assert_eq!(pipeline.ledger_count(&distinct).await, transactions);
     }
-    // Failed: none failed, so nothing to send, and the job still ends.
-    let job = pipeline.reprocess(&user, json!({"scope": "failed"})).await;
-    assert_eq!(count(&job, "total"), 0);
+    // Failed: the emails whose last extraction failed (two are marked so here), twice over; the
+    // first run extracts them again, so the second finds none.
+    app.count(
+        "WITH u AS (UPDATE emails SET extraction_status = 'FAILED' WHERE id IN \
+           (SELECT id FROM emails ORDER BY id DESC LIMIT 2) RETURNING 1) SELECT count(*) AS n FROM u",
+    )
+    .await;
+    for expected in [2, 0] {
+        let job = pipeline.reprocess(&user, json!({"scope": "failed"})).await;
+        assert_eq!(count(&job, "total"), expected, "{job}");
+        assert_eq!(pipeline.ledger_count(&booked).await, transactions);
+    }
 
     // Outdated: emails extracted with another version than the newest announced.
     let deadline = Instant::now() + Duration::from_secs(20);
