@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod db;
+pub mod dovecot;
 pub mod gateway;
 pub mod service;
 

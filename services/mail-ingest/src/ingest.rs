@@ -197,16 +197,11 @@ impl Ingestor {
     }
 
     /// Parses and stores a batch in the caller's transaction; returns this batch's counts.
-    /// A batch boundary is where a fetch stops when its job was cancelled
-    /// ([`IngestError::Cancelled`]: the caller's transaction rolls back, earlier batches stay).
     pub async fn store(
         &mut self,
         conn: &mut AsyncPgConnection,
         batch: Vec<Incoming>,
     ) -> Result<FetchCounts, IngestError> {
-        if store::jobs::cancel_requested(conn, self.target.fetch_job).await? {
-            return Err(IngestError::Cancelled);
-        }
         let mut delta = FetchCounts::default();
         let mut pending = Vec::with_capacity(batch.len());
         for incoming in batch {

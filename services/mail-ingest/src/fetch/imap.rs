@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures::TryStreamExt;
-use penny_contract::{JobStatus, TlsMode};
+use penny_contract::TlsMode;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -348,9 +348,7 @@ pub async fn fetch_account(
 /// Whether the fetch job was cancelled or asked to stop (checked at each batch boundary, before
 /// the batch is downloaded).
 pub(crate) async fn is_cancelled(conn: &mut AsyncPgConnection, target: Target) -> Result<bool, IngestError> {
-    let job = store::jobs::get(conn, None, target.fetch_job).await?;
-    Ok(job.is_some_and(|job| job.status == JobStatus::Cancelled)
-        || store::jobs::cancel_requested(conn, target.fetch_job).await?)
+    store::jobs::cancel_requested(conn, target.fetch_job).await
 }
 
 /// The associated data that binds an account's sealed secret to the account.

@@ -144,11 +144,15 @@ pub async fn extraction_child(
         .optional()?)
 }
 
-/// Whether a cancel was asked for the (RUNNING) job.
+/// Whether the job was cancelled or asked to stop (a RUNNING fetch stops at its next batch).
 pub async fn cancel_requested(conn: &mut AsyncPgConnection, id: JobId) -> Result<bool, IngestError> {
-    let requested: Option<Option<chrono::DateTime<Utc>>> =
-        jobs::table.find(id).select(jobs::cancel_requested_at).first(conn).await.optional()?;
-    Ok(requested.flatten().is_some())
+    let found: Option<(JobStatus, Option<chrono::DateTime<Utc>>)> = jobs::table
+        .find(id)
+        .select((jobs::status, jobs::cancel_requested_at))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some_and(|(status, requested)| status == JobStatus::Cancelled || requested.is_some()))
 }
 
 /// Asks a RUNNING fetch to stop at its next batch boundary.
