@@ -31,6 +31,8 @@ migrate:
 
 ## Benchmarks (criterion harnesses and load binaries).
 bench:
+	scripts/install-deps.sh
+	scripts/ensure-services.sh
 	$(CARGO) bench --workspace
 	# The ledger's load benchmark: 1M transactions, list/create at 64 connections with wrk, vs a bare handler.
 	$(CARGO) run --release -q -p penny-ledger --bin ledger-load

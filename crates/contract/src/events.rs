@@ -296,6 +296,18 @@ mod tests {
         assert_eq!(back.routing_key(), "email.extracted");
     }
 
+    /// The shape docs/OPERATIONS.md builds in SQL to announce users again after a restore.
+    #[test]
+    fn a_user_registered_built_by_the_operations_sql_decodes() {
+        let body = br#"{"type": "user.registered", "payload": {"name": "N", "email": "n@x.test",
+            "user_id": "b63b8277-5df7-43fd-8fd1-4349de43e6df", "username": "n"},
+            "message_id": "12ec8033-1d32-43fe-ae9d-4830bd42c132", "occurred_at": "2026-11-26T07:48:12Z",
+            "correlation_id": null, "schema_version": 1}"#;
+        let envelope = Envelope::<UserRegistered>::from_slice(body).unwrap();
+        assert_eq!(envelope.payload.username, "n");
+        assert_eq!(envelope.routing_key(), "user.registered");
+    }
+
     #[test]
     fn the_wire_shape_is_the_catalogue_s() {
         let envelope = Envelope::new(extracted(), None);

@@ -3,7 +3,7 @@
 //!
 //! A producer stores each message's row and publishes it (persistent, `mandatory`, to a durable
 //! quorum queue declared like Penny's), awaiting the broker's confirms per window of 500, as the
-//! outbox relay does. Each hop is a consumer (prefetch 3× its batch of 100) that inserts, in one
+//! outbox relay does. Each hop is a consumer (prefetch 3× its batch of 300, as the services' hot consumers) that inserts, in one
 //! transaction, the batch's message ids into an inbox table and one row per message, commits,
 //! publishes the batch to the next hop with confirms when there is one, and only then acks the
 //! batch with one `multiple` ack. `hops = 1` is the loop of `crates/platform/benches/messaging.rs`;
@@ -26,9 +26,9 @@ use penny_platform::broker::topology::{self, QueuePolicy, QueueSpec};
 use penny_testkit::{TestDb, TestVhost};
 
 /// Messages per consumer transaction.
-pub const BATCH: usize = 100;
+pub const BATCH: usize = 300;
 /// Messages the broker may send ahead.
-pub const PREFETCH: u16 = 300;
+pub const PREFETCH: u16 = 900;
 /// Publishes per confirm window.
 pub const WINDOW: usize = 500;
 

@@ -1,7 +1,7 @@
 //! Messaging throughput: outbox → broker → consumer → PostgreSQL with the platform's own relay
 //! and consumer, against a bare lapin + diesel loop with the same guarantees (outbox rows read
 //! `FOR UPDATE SKIP LOCKED`, persistent messages to a quorum queue, confirms awaited per batch,
-//! rows marked after the confirms; consumer batches in one transaction with an inbox, one
+//! rows deleted after the confirms; consumer batches in one transaction with an inbox, one
 //! `multiple` ack after the commit), in the same run against the real services on this machine.
 //!
 //! `cargo bench -p penny-platform --bench messaging` (PENNY_BENCH_MESSAGES sets the count).
@@ -198,7 +198,6 @@ async fn bare(messages: usize) -> f64 {
         let published = conn
             .transaction(async |tx| {
                 let rows: Vec<OutboxRow> = outbox::outbox::table
-                    .filter(outbox::outbox::published_at.is_null())
                     .order(outbox::outbox::id)
                     .limit(RELAY_BATCH)
                     .for_update()
@@ -229,8 +228,7 @@ async fn bare(messages: usize) -> f64 {
                     assert!(confirm.await.unwrap().is_ack());
                 }
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                diesel::update(outbox::outbox::table.filter(outbox::outbox::id.eq_any(&ids)))
-                    .set(outbox::outbox::published_at.eq(diesel::dsl::now))
+                diesel::delete(outbox::outbox::table.filter(outbox::outbox::id.eq_any(&ids)))
                     .execute(tx)
                     .await?;
                 Ok::<_, diesel::result::Error>(rows.len())

@@ -355,7 +355,7 @@ impl Sampler for OutboxSampler {
             let backlog: Backlog = diesel::sql_query(
                 "SELECT count(*) AS pending, \
                  coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_seconds \
-                 FROM outbox WHERE published_at IS NULL",
+                 FROM outbox",
             )
             .get_result(&mut conn)
             .await?;

@@ -1,7 +1,8 @@
 //! The transactional outbox: a state change and the events announcing it are committed together.
 //!
 //! Handlers call [`enqueue`] with the connection of their open transaction; the relay of the
-//! messaging layer publishes pending rows in order and marks them sent after the broker confirms.
+//! messaging layer publishes pending rows in order and deletes them once the broker has confirmed
+//! them, so every row in the table is pending.
 //! Each row carries the trace context it was enqueued in (`traceparent`), so the consumer of the
 //! event continues the trace.
 
@@ -22,7 +23,6 @@ diesel::table! {
         body -> Jsonb,
         headers -> Jsonb,
         created_at -> Timestamptz,
-        published_at -> Nullable<Timestamptz>,
         attempts -> Int4,
         not_before -> Nullable<Timestamptz>,
     }
@@ -48,7 +48,6 @@ pub struct OutboxRow {
     pub body: serde_json::Value,
     pub headers: serde_json::Value,
     pub created_at: DateTime<Utc>,
-    pub published_at: Option<DateTime<Utc>>,
     /// How many times the broker had no queue for it.
     pub attempts: i32,
     /// Not offered again before this time (set after an unroutable attempt).
@@ -115,11 +114,5 @@ async fn insert<'a, E: Event + 'a>(
 
 /// Rows not yet published, oldest first.
 pub async fn pending(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
-    Ok(outbox::table
-        .filter(outbox::published_at.is_null())
-        .order(outbox::id)
-        .limit(limit)
-        .select(OutboxRow::as_select())
-        .load(conn)
-        .await?)
+    Ok(outbox::table.order(outbox::id).limit(limit).select(OutboxRow::as_select()).load(conn).await?)
 }

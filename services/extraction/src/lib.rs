@@ -78,10 +78,8 @@ impl Application {
                 tombstones: Arc::clone(&foundation.tombstones),
                 concurrency: settings.service.llm_concurrency,
             };
-            let batch_size = settings.service.batch_size.max(1);
-            let mut config = ConsumerConfig::new(topology::EXTRACTION_REQUESTS);
-            config.batch_size = batch_size;
-            config.prefetch = u16::try_from(batch_size.saturating_mul(3)).unwrap_or(u16::MAX);
+            let config =
+                ConsumerConfig::new(topology::EXTRACTION_REQUESTS).with_batch(settings.service.batch_size);
             foundation.spawn_consumer_with(requests, config);
             let users = worker::UsersWorker { tombstones: Arc::clone(&foundation.tombstones) };
             foundation.spawn_consumer(users, topology::EXTRACTION_USERS);

@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use penny_platform::broker::topology;
+use penny_platform::broker::{ConsumerConfig, topology};
 use penny_platform::cli::RunMode;
 use penny_platform::db::DbPool;
 use penny_platform::service::{Foundation, HttpHandle};
@@ -50,6 +50,9 @@ use crate::booking::BookingPolicy;
 /// Who this service is.
 pub const INFO: ServiceInfo =
     ServiceInfo { name: "ledger", env_prefix: "LEDGER", schema: "ledger", default_port: 8082 };
+
+/// `email.extracted` events booked per transaction (three batches are prefetched).
+const BOOKING_BATCH: usize = 300;
 
 /// The service's own migrations (`migrations/ledger/`), run after the platform's.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/ledger");
@@ -115,7 +118,9 @@ impl Application {
         let mut foundation = Foundation::start(INFO, settings.common, &MIGRATIONS, None).await?;
         if mode.runs_workers() {
             let booking = workers::BookingWorker { policy: settings.service.booking_policy() };
-            foundation.spawn_consumer(booking, topology::LEDGER_BOOKING);
+            // Booking is set-based: a larger batch means fewer statements and commits per email.
+            let config = ConsumerConfig::new(topology::LEDGER_BOOKING).with_batch(BOOKING_BATCH);
+            foundation.spawn_consumer_with(booking, config);
             let users = workers::UsersWorker { tombstones: Arc::clone(&foundation.tombstones) };
             foundation.spawn_consumer(users, topology::LEDGER_USERS);
         }

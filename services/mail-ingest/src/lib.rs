@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use penny_platform::broker::ConsumerConfig;
 use penny_platform::broker::topology::{INGEST_FETCH, INGEST_REGISTRY, INGEST_USERS};
 use penny_platform::cli::RunMode;
 use penny_platform::db::DbPool;
@@ -264,6 +265,9 @@ pub async fn rotate_secrets(settings: Settings<MailIngestSettings>) -> anyhow::R
 /// Emails a reprocess job publishes per transaction.
 const REPROCESS_CHUNK: usize = 200;
 
+/// Registry events folded per transaction (three batches are prefetched).
+const REGISTRY_BATCH: usize = 300;
+
 /// What handlers share.
 #[derive(Clone)]
 pub struct IngestState {
@@ -315,7 +319,10 @@ impl Application {
                 options,
             );
             foundation.spawn_consumer(fetcher, INGEST_FETCH);
-            foundation.spawn_consumer(registry::RegistryHandler, INGEST_REGISTRY);
+            // The registry folds a batch set-wise: a larger batch means fewer statements and
+            // commits per event.
+            let config = ConsumerConfig::new(INGEST_REGISTRY).with_batch(REGISTRY_BATCH);
+            foundation.spawn_consumer_with(registry::RegistryHandler, config);
             let dispatcher = dispatcher.clone();
             foundation.spawn_worker(move |stop| dispatcher.run(stop));
             if service.scheduler_enabled {

@@ -1,8 +1,9 @@
-//! The outbox relay: publishes pending outbox rows in order and marks them sent once the broker
-//! has confirmed them.
+//! The outbox relay: publishes pending outbox rows in order and deletes them once the broker has
+//! confirmed them (a sent row is a deleted row: the table holds only what is pending, and marking
+//! a row costs no rewrite of its body).
 //!
 //! A batch is selected `FOR UPDATE SKIP LOCKED` inside a transaction that stays open while the
-//! batch is published and confirmed, and the rows are marked sent in that same transaction. Two
+//! batch is published and confirmed, and the rows are deleted in that same transaction. Two
 //! replicas therefore never publish the same row, and a row is published again only if the
 //! relay dies between the broker's confirms and the commit (consumers absorb that duplicate).
 //! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll.
@@ -123,13 +124,13 @@ impl Relay {
         Ok(publisher)
     }
 
-    /// Publishes one batch of pending rows; returns how many were published and marked.
+    /// Publishes one batch of pending rows; returns how many were published (and deleted).
     pub async fn step(&mut self) -> Result<usize, BrokerError> {
         Ok(self.step_inner(true).await?.0)
     }
 
-    /// Publishes a batch and has the broker confirm it, then rolls back instead of marking the
-    /// rows sent: what a relay that dies at the worst moment leaves behind. For tests.
+    /// Publishes a batch and has the broker confirm it, then rolls back instead of deleting the
+    /// rows: what a relay that dies at the worst moment leaves behind. For tests.
     #[doc(hidden)]
     pub async fn step_then_crash(&mut self) -> Result<usize, BrokerError> {
         Ok(self.step_inner(false).await?.0)
@@ -150,7 +151,6 @@ impl Relay {
         let result = conn
             .transaction(async |tx| {
                 let rows: Vec<OutboxRow> = outbox::table
-                    .filter(outbox::published_at.is_null())
                     .filter(outbox::not_before.is_null().or(outbox::not_before.le(diesel::dsl::now)))
                     .order(outbox::id)
                     .limit(batch_size)
@@ -178,10 +178,7 @@ impl Relay {
                 let (sent, unroutable): (Vec<_>, Vec<_>) = rows.iter().zip(&routed).partition(|(_, r)| **r);
                 let sent: Vec<i64> = sent.into_iter().map(|(row, _)| row.id).collect();
                 let unroutable: Vec<i64> = unroutable.into_iter().map(|(row, _)| row.id).collect();
-                diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)))
-                    .set(outbox::published_at.eq(diesel::dsl::now))
-                    .execute(tx)
-                    .await?;
+                diesel::delete(outbox::table.filter(outbox::id.eq_any(&sent))).execute(tx).await?;
                 if !unroutable.is_empty() {
                     defer(tx, &unroutable).await?;
                 }

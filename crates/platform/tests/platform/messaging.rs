@@ -199,6 +199,13 @@ async fn a_relay_that_dies_after_the_confirms_publishes_again_and_the_inbox_abso
     assert_eq!(relay.step_then_crash().await.unwrap(), 0);
     assert_eq!(outbox::pending(&mut rig.store.pool.get().await.unwrap(), 100).await.unwrap().len(), 10);
     assert_eq!(relay.drain().await.unwrap(), 10, "the unmarked rows are published again");
+    let left: i64 = {
+        use diesel::QueryDsl as _;
+        use diesel_async::RunQueryDsl as _;
+        let mut conn = rig.store.pool.get().await.unwrap();
+        outbox::outbox::table.count().get_result(&mut conn).await.unwrap()
+    };
+    assert_eq!(left, 0, "a confirmed row is deleted: the outbox holds only pending rows");
 
     let total = drive(&mut consumer, Duration::from_secs(20), |t| t.received >= 20).await;
     assert_eq!((total.applied, total.duplicates), (10, 10));

@@ -362,15 +362,16 @@ async fn two_scheduler_replicas_queue_exactly_one_cron_fetch_per_due_account() {
         assert_eq!(cron_jobs(&app, *account).await, 0, "account {account}");
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM jobs WHERE triggered_by = 'CRON'").await, 7);
-    // Each queued job was announced to the fetch worker (the relay may have sent it already).
-    let announced = app
-        .count(
-            "SELECT count(*) AS n FROM jobs j WHERE j.triggered_by = 'CRON' AND EXISTS \
-             (SELECT 1 FROM outbox o WHERE o.routing_key = 'ingest.fetch.requested' \
-              AND o.body->'payload'->>'job_id' = j.id::text)",
-        )
-        .await;
-    assert_eq!(announced, 7);
+    // Each queued job was announced to the fetch worker: its `ingest.fetch.requested` is still in
+    // the outbox, or the relay sent it (and deleted the row) and a worker has taken the job.
+    let announced = "SELECT count(*) AS n FROM jobs j WHERE j.triggered_by = 'CRON' AND (j.status <> 'QUEUED' \
+         OR EXISTS (SELECT 1 FROM outbox o WHERE o.routing_key = 'ingest.fetch.requested' \
+                    AND o.body->'payload'->>'job_id' = j.id::text))";
+    let until = Instant::now() + Duration::from_secs(10);
+    while app.count(announced).await < 7 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.count(announced).await, 7);
 
     // The next run is one interval ahead: the server's default, or the account's own.
     for account in due.iter().chain([&theirs]) {
