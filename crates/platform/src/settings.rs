@@ -66,7 +66,9 @@ pub struct CommonSettings {
     pub port: u16,
     /// PostgreSQL URL (`PENNY_<SERVICE>_DATABASE_URL` gives a service its own database).
     pub database_url: SecretString,
-    /// Connections in the pool.
+    /// Connections in the pool. The default (8) keeps a compose deployment (eight processes)
+    /// under PostgreSQL's default `max_connections` of 100, and on a small host fewer backends
+    /// competing for the cores shorten the latency tail.
     pub database_pool_size: usize,
     /// Run pending migrations when the service starts.
     pub migrate_on_start: bool,
@@ -101,7 +103,7 @@ impl Default for CommonSettings {
             host: "127.0.0.1".into(),
             port: 0,
             database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/penny"),
-            database_pool_size: 16,
+            database_pool_size: 8,
             migrate_on_start: true,
             amqp_url: SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"),
             log_format: LogFormat::Text,
