@@ -3,11 +3,12 @@
 //!
 //! A producer stores each message's row and publishes it (persistent, `mandatory`, to a durable
 //! quorum queue declared like Penny's), awaiting the broker's confirms per window of 500, as the
-//! outbox relay does. Each hop is a consumer (prefetch 3× its batch of 300, as the services' hot consumers) that inserts, in one
-//! transaction, the batch's message ids into an inbox table and one row per message, commits,
-//! publishes the batch to the next hop with confirms when there is one, and only then acks the
-//! batch with one `multiple` ack. `hops = 1` is the loop of `crates/platform/benches/messaging.rs`;
-//! `hops = 3` chains three of them like the pipeline's extraction → ledger → registry.
+//! outbox relay does. Each hop is a consumer (batches of 300 with three prefetched, as the
+//! services' hot consumers) that inserts, in one transaction, the batch's message ids into an
+//! inbox table and one row per message, commits, publishes the batch to the next hop with confirms
+//! when there is one, and only then acks the batch with one `multiple` ack. `hops = 1` has the
+//! shape of the loop of `crates/platform/benches/messaging.rs`; `hops = 3` chains three of them
+//! like the pipeline's extraction → ledger → registry.
 //!
 //! Everything runs in this process on the same cores as the broker and the database, like the
 //! services do.
