@@ -53,23 +53,38 @@ struct UserContext {
 /// the rows the emails no longer hold, one multi-row outbox insert, whatever the batch's size.
 /// An email that appears twice in a batch (an extraction and its reprocessing) is reconciled in
 /// order, in a second round.
-#[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn book_email_extracted(
     conn: &mut AsyncPgConnection,
     policy: &BookingPolicy,
     events: &[EmailExtracted],
 ) -> Result<Vec<EmailBooked>, LedgerError> {
+    let current = tracing::Span::current();
+    let traced: Vec<(&EmailExtracted, &tracing::Span)> =
+        events.iter().map(|event| (event, &current)).collect();
+    book_traced(conn, policy, &traced).await
+}
+
+/// [`book_email_extracted`], with the span each event's `email.booked` is enqueued in: the span
+/// of the message that carried the event ([`penny_platform::broker::Delivered::span`]), so every
+/// email's trace runs on to the registry, not only the batch's first.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn book_traced(
+    conn: &mut AsyncPgConnection,
+    policy: &BookingPolicy,
+    events: &[(&EmailExtracted, &tracing::Span)],
+) -> Result<Vec<EmailBooked>, LedgerError> {
     let policy = *policy;
     conn.transaction(async move |conn| {
         let mut users: HashMap<UserId, UserContext> = HashMap::new();
-        for event in events {
+        for (event, _) in events {
             if let std::collections::hash_map::Entry::Vacant(entry) = users.entry(event.user_id) {
                 entry.insert(load_context(conn, event.user_id).await?);
             }
         }
-        let mut pending: Vec<&EmailExtracted> = events
-            .iter()
-            .filter(|event| {
+        // Positions in `events`, so each answer goes out in its own event's span.
+        let mut pending: Vec<usize> = (0..events.len())
+            .filter(|&i| {
+                let event = events[i].0;
                 let deleted = users.get(&event.user_id).is_none_or(|context| context.deleted);
                 if deleted {
                     let user = event.user_id;
@@ -78,17 +93,24 @@ pub async fn book_email_extracted(
                 !deleted
             })
             .collect();
-        let mut booked = Vec::with_capacity(pending.len());
+        let mut booked: Vec<(usize, EmailBooked)> = Vec::with_capacity(pending.len());
         while !pending.is_empty() {
             let mut seen = HashSet::new();
-            let (round, rest): (Vec<&EmailExtracted>, Vec<&EmailExtracted>) =
-                pending.into_iter().partition(|event| seen.insert(event.email_id));
-            booked.extend(reconcile(conn, &policy, &users, &round).await?);
+            let (round, rest): (Vec<usize>, Vec<usize>) =
+                pending.into_iter().partition(|&i| seen.insert(events[i].0.email_id));
+            let round_events: Vec<&EmailExtracted> = round.iter().map(|&i| events[i].0).collect();
+            let outcomes = reconcile(conn, &policy, &users, &round_events).await?;
+            booked.extend(round.into_iter().zip(outcomes));
             pending = rest;
         }
-        let envelopes: Vec<Envelope<EmailBooked>> =
-            booked.iter().map(|outcome| Envelope::new(outcome.clone(), Some(outcome.job_id.as_uuid()))).collect();
-        outbox::enqueue_many(conn, &envelopes).await?;
+        let envelopes: Vec<(Envelope<EmailBooked>, &tracing::Span)> = booked
+            .iter()
+            .map(|(i, outcome)| (Envelope::new(outcome.clone(), Some(outcome.job_id.as_uuid())), events[*i].1))
+            .collect();
+        let each: Vec<(&Envelope<EmailBooked>, &tracing::Span)> =
+            envelopes.iter().map(|(envelope, span)| (envelope, *span)).collect();
+        outbox::enqueue_each_in(conn, &each).await?;
+        let booked: Vec<EmailBooked> = booked.into_iter().map(|(_, outcome)| outcome).collect();
         for outcome in &booked {
             tracing::debug!(
                 user.id = %outcome.user_id,

@@ -2,7 +2,7 @@ use chrono::{TimeZone, Utc};
 use diesel_async::AsyncConnection;
 use penny_contract::events::{EmailExtracted, ExtractedTransaction, UserDeleted};
 use penny_contract::{EmailId, ExtractionOutcome, JobId, Money, Provider, RequestId, TransactionType};
-use penny_ledger::booking::{BookingPolicy, book_email_extracted};
+use penny_ledger::booking::{BookingPolicy, book_email_extracted, book_traced};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -222,4 +222,45 @@ async fn one_batch_of_many_emails_books_each_in_order_even_an_email_seen_twice()
     assert_eq!(mine_sorted, [format!("{a}#0"), format!("{a}#1"), format!("{a}#2")]);
     assert_eq!(items(&app, &other).await.len(), 2);
     assert!(outbox_len(&app).await >= 6, "every email.booked is in the outbox");
+}
+
+/// Each `email.booked` of a batch goes out in the span of the message that carried its email, so
+/// every email's trace continues to the registry (not only the batch's first).
+#[tokio::test]
+async fn each_email_booked_continues_the_trace_of_its_own_email() {
+    use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let provider = SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Three emails, each arriving in a trace of its own (the consumer's per-message spans).
+    let events: Vec<EmailExtracted> =
+        (0..3).map(|_| extracted(&user, EmailId::new(), ExtractionOutcome::Success, &["4.20"])).collect();
+    let spans: Vec<tracing::Span> =
+        events.iter().map(|_| tracing::info_span!(parent: None, "message")).collect();
+    let traces: Vec<String> =
+        spans.iter().map(|span| span.context().span().span_context().trace_id().to_string()).collect();
+    assert_eq!(traces.iter().collect::<std::collections::HashSet<_>>().len(), 3, "three traces");
+    let traced: Vec<(&EmailExtracted, &tracing::Span)> = events.iter().zip(&spans).collect();
+    book_traced(&mut *app.conn().await, &policy(), &traced).await.expect("booked");
+
+    let rows = penny_platform::outbox::pending(&mut *app.conn().await, 100).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let email = row.body["payload"]["email_id"].as_str().unwrap().to_owned();
+        let index = events.iter().position(|e| e.email_id.to_string() == email).expect("one of ours");
+        let traceparent = row.headers["traceparent"].as_str().expect("a traceparent");
+        assert_eq!(
+            traceparent.split('-').nth(1),
+            Some(traces[index].as_str()),
+            "the answer for email {email} is in its own email's trace: {traceparent}"
+        );
+    }
 }
