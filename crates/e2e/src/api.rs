@@ -215,7 +215,8 @@ impl Api {
     }
 }
 
-async fn answer(response: reqwest::Response) -> anyhow::Result<Answer> {
+/// Reads a response whole: status, content type, text and (if it parses) JSON body.
+pub async fn answer(response: reqwest::Response) -> anyhow::Result<Answer> {
     let status = response.status();
     let content_type =
         response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);

@@ -53,22 +53,12 @@ struct UserContext {
 /// the rows the emails no longer hold, one multi-row outbox insert, whatever the batch's size.
 /// An email that appears twice in a batch (an extraction and its reprocessing) is reconciled in
 /// order, in a second round.
-pub async fn book_email_extracted(
-    conn: &mut AsyncPgConnection,
-    policy: &BookingPolicy,
-    events: &[EmailExtracted],
-) -> Result<Vec<EmailBooked>, LedgerError> {
-    let current = tracing::Span::current();
-    let traced: Vec<(&EmailExtracted, &tracing::Span)> =
-        events.iter().map(|event| (event, &current)).collect();
-    book_traced(conn, policy, &traced).await
-}
-
-/// [`book_email_extracted`], with the span each event's `email.booked` is enqueued in: the span
-/// of the message that carried the event ([`penny_platform::broker::Delivered::span`]), so every
-/// email's trace runs on to the registry, not only the batch's first.
+///
+/// Each event comes with the span its `email.booked` is enqueued in: the span of the message
+/// that carried it ([`penny_platform::broker::Delivered::span`]), so every email's trace runs on
+/// to the registry, not only the batch's first.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
-pub async fn book_traced(
+pub async fn book_email_extracted(
     conn: &mut AsyncPgConnection,
     policy: &BookingPolicy,
     events: &[(&EmailExtracted, &tracing::Span)],
@@ -196,8 +186,8 @@ async fn reconcile(
         )
         .bind::<Array<Uuid>, _>(users_of)
         .bind::<Array<Uuid>, _>(emails_of)
-        .bind::<Array<Uuid>, _>(rows.email_id.clone())
-        .bind::<Array<Text>, _>(rows.external_id.clone())
+        .bind::<Array<Uuid>, _>(&rows.email_id)
+        .bind::<Array<Text>, _>(&rows.external_id)
         .load(conn)
         .await?;
         for row in removed {

@@ -10,7 +10,7 @@ use penny_contract::events::{EmailExtracted, UserEvent};
 use penny_platform::broker::{Delivered, Handler, HandlerError};
 use penny_platform::tombstones::Tombstones;
 
-use crate::booking::{BookingPolicy, book_traced};
+use crate::booking::{BookingPolicy, book_email_extracted};
 use crate::users::{on_user_deleted, on_user_registered};
 
 /// Books each batch of `email.extracted` and enqueues the `email.booked` answers.
@@ -29,7 +29,7 @@ impl Handler for BookingWorker {
         let spans: Vec<tracing::Span> = batch.iter().map(|d| d.span()).collect();
         let events: Vec<(&EmailExtracted, &tracing::Span)> =
             batch.iter().zip(&spans).map(|(d, span)| (&d.message.payload, span)).collect();
-        book_traced(conn, &self.policy, &events).await.map_err(HandlerError::new)?;
+        book_email_extracted(conn, &self.policy, &events).await.map_err(HandlerError::new)?;
         Ok(())
     }
 }

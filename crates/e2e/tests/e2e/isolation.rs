@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use penny_e2e::api::{Answer, count};
+use penny_e2e::api::{Answer, answer, count};
 use penny_e2e::{Api, SystemConfig, mbox};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -47,12 +47,7 @@ async fn send(api: &Api, route: &Route, authorization: Option<&str>) -> anyhow::
         Body::Raw(content_type, bytes) => request.header("content-type", *content_type).body(bytes.clone()),
     };
     let response = request.send().await.with_context(|| format!("{} {}", route.method, route.path))?;
-    let status = response.status();
-    let content_type =
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let text = response.text().await?;
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(Answer { status, body, text, content_type })
+    answer(response).await
 }
 
 /// Whether the answer is exactly `{"error": {"code": "...", "message": "..."}}` (plus the

@@ -3,7 +3,7 @@
 //!
 //! - a service writes events to its outbox in the transaction of the change ([`crate::outbox`]);
 //! - the [`relay::Relay`] publishes pending rows in order, persistent and `mandatory`, awaits the
-//!   broker's confirms for the whole batch and only then marks the rows sent;
+//!   broker's confirms for the whole batch and only then deletes the rows (they were sent);
 //! - a [`consumer::Consumer`] takes a batch, applies it in one database transaction that also
 //!   records every message id in the inbox (so a redelivery is a no-op), commits, and only then
 //!   acks (one `multiple` ack). A message that cannot be parsed is parked at once; a handler

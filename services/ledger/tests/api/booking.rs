@@ -2,7 +2,7 @@ use chrono::{TimeZone, Utc};
 use diesel_async::AsyncConnection;
 use penny_contract::events::{EmailExtracted, ExtractedTransaction, UserDeleted};
 use penny_contract::{EmailId, ExtractionOutcome, JobId, Money, Provider, RequestId, TransactionType};
-use penny_ledger::booking::{BookingPolicy, book_email_extracted, book_traced};
+use penny_ledger::booking::{BookingPolicy, book_email_extracted};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -40,7 +40,9 @@ fn extracted(user: &TestUser, email: EmailId, status: ExtractionOutcome, amounts
 
 async fn book(app: &TestApp, events: &[EmailExtracted]) -> Vec<penny_contract::events::EmailBooked> {
     let mut conn = app.conn().await;
-    book_email_extracted(&mut conn, &policy(), events).await.expect("booked")
+    let span = tracing::Span::current();
+    let traced: Vec<(&EmailExtracted, &tracing::Span)> = events.iter().map(|event| (event, &span)).collect();
+    book_email_extracted(&mut conn, &policy(), &traced).await.expect("booked")
 }
 
 async fn items(app: &TestApp, user: &TestUser) -> Vec<Value> {
@@ -249,7 +251,7 @@ async fn each_email_booked_continues_the_trace_of_its_own_email() {
         spans.iter().map(|span| span.context().span().span_context().trace_id().to_string()).collect();
     assert_eq!(traces.iter().collect::<std::collections::HashSet<_>>().len(), 3, "three traces");
     let traced: Vec<(&EmailExtracted, &tracing::Span)> = events.iter().zip(&spans).collect();
-    book_traced(&mut *app.conn().await, &policy(), &traced).await.expect("booked");
+    book_email_extracted(&mut *app.conn().await, &policy(), &traced).await.expect("booked");
 
     let rows = penny_platform::outbox::pending(&mut *app.conn().await, 100).await.unwrap();
     assert_eq!(rows.len(), 3);
