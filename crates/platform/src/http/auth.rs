@@ -5,6 +5,12 @@
 //! key is chosen by `kid` from auth's JWKS, which is fetched again when an unknown `kid` shows
 //! up (at most once per `refetch_interval`, so garbage tokens cannot hammer auth). Tokens of
 //! deleted users are refused.
+//!
+//! A client sends the same access token with every request of its session, and checking an
+//! Ed25519 signature is the costliest step of a small request, so tokens that passed are
+//! remembered by the SHA-256 of the whole token: the same bytes always get the same signature
+//! verdict. What can change since — the expiry, the key still being in the key set, the user
+//! being deleted — is checked again on every use.
 
 use std::collections::HashMap;
 use std::future::{Ready, ready};
@@ -17,8 +23,10 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use moka::sync::Cache;
 use penny_contract::{Role, UserId};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, RwLock};
 
 use super::error::ApiError;
@@ -83,7 +91,23 @@ pub struct JwtVerifier {
     next_fetch: Mutex<Option<Instant>>,
     refetch_interval: Duration,
     tombstones: Arc<Tombstones>,
+    /// Tokens whose signature and fixed claims passed, by the SHA-256 of the token.
+    verified: Cache<[u8; 32], Arc<Verified>>,
 }
+
+/// A token that passed the full check once.
+struct Verified {
+    claims: AccessClaims,
+    kid: String,
+    /// The key that signed it: once the key set no longer holds this very key under `kid` (it
+    /// left, or the set was reloaded), the token gets the full check again.
+    key: Arc<DecodingKey>,
+}
+
+/// How many verified tokens are remembered (a few MiB at most).
+const VERIFIED_CAPACITY: u64 = 20_000;
+/// How long one is remembered, at most; access tokens live for minutes.
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,6 +132,7 @@ impl JwtVerifier {
             next_fetch: Mutex::new(None),
             refetch_interval: Duration::from_secs(10),
             tombstones,
+            verified: Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_live(VERIFIED_TTL).build(),
         }
     }
 
@@ -119,6 +144,34 @@ impl JwtVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let claims = match self.verified.get(&digest) {
+            Some(known) if self.still_holds(&known).await => {
+                // jsonwebtoken's own rule: expired once `exp` is more than the leeway ago.
+                let now = jsonwebtoken::get_current_timestamp();
+                let oldest_valid = now.saturating_sub(self.validation.leeway);
+                if u64::try_from(known.claims.exp).map_or(true, |exp| exp < oldest_valid) {
+                    return Err(TokenError::Invalid(
+                        jsonwebtoken::errors::ErrorKind::ExpiredSignature.into(),
+                    ));
+                }
+                known.claims.clone()
+            }
+            _ => {
+                let verified = self.check(token).await?;
+                let claims = verified.claims.clone();
+                self.verified.insert(digest, Arc::new(verified));
+                claims
+            }
+        };
+        if self.tombstones.contains(claims.sub) {
+            return Err(TokenError::DeletedUser);
+        }
+        Ok(claims)
+    }
+
+    /// The full check: algorithm, key, signature and claims.
+    async fn check(&self, token: &str) -> Result<Verified, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()));
@@ -129,10 +182,11 @@ impl JwtVerifier {
         if claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::WrongType);
         }
-        if self.tombstones.contains(claims.sub) {
-            return Err(TokenError::DeletedUser);
-        }
-        Ok(claims)
+        Ok(Verified { claims, kid, key })
+    }
+
+    async fn still_holds(&self, known: &Verified) -> bool {
+        self.keys.read().await.get(&known.kid).is_some_and(|key| Arc::ptr_eq(key, &known.key))
     }
 
     async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {

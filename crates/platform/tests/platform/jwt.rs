@@ -168,6 +168,56 @@ async fn tokens_of_deleted_users_are_refused() {
 }
 
 #[tokio::test]
+async fn a_remembered_token_vouches_for_nothing_but_its_own_bytes() {
+    let key = SigningKey::generate("k1").unwrap();
+    let app = TestServer::start(KeySource::Static(jwks([&key])), None).await;
+    let good = claims(UserId::new(), Role::User);
+    let token = key.sign(&good).unwrap();
+    assert_eq!(status(&app, "/whoami", &token).await, 200);
+
+    // The same signature under another payload, or under a different header.
+    let mut parts = segments(&token);
+    parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(UserId::new(), Role::Admin)).unwrap());
+    assert_eq!(status(&app, "/whoami", &parts.join(".")).await, 401, "payload swapped");
+    let mut parts = segments(&token);
+    parts[0] = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"k1"}"#);
+    assert_eq!(status(&app, "/whoami", &parts.join(".")).await, 401, "header swapped");
+    assert_eq!(status(&app, "/whoami", &token).await, 200);
+}
+
+#[tokio::test]
+async fn a_remembered_token_still_expires() {
+    let key = SigningKey::generate("k1").unwrap();
+    let app = TestServer::start(KeySource::Static(jwks([&key])), None).await;
+    // Expired 4 s ago: still inside the 5 s leeway for about a second more.
+    let mut nearly = claims(UserId::new(), Role::User);
+    nearly.exp = chrono::Utc::now().timestamp() - 4;
+    let token = key.sign(&nearly).unwrap();
+    assert_eq!(status(&app, "/whoami", &token).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_eq!(status(&app, "/whoami", &token).await, 401);
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_checked_again_when_its_key_is_replaced() {
+    // The same kid now names another key (a botched rotation, or a compromised key replaced):
+    // tokens the old key signed must stop working once the new set is loaded.
+    let old = SigningKey::generate("k1").unwrap();
+    let jwks_server = JwksServer::start(jwks([&old])).await;
+    let app = TestServer::start(KeySource::Url(jwks_server.url.clone()), None).await;
+    let user = UserId::new();
+    let old_token = old.sign(&claims(user, Role::User)).unwrap();
+    assert_eq!(status(&app, "/whoami", &old_token).await, 200);
+
+    let replacement = SigningKey::generate("k1").unwrap();
+    let other = SigningKey::generate("k2").unwrap();
+    *jwks_server.keys.write().unwrap() = jwks([&replacement, &other]);
+    // An unknown kid makes the verifier reload the set.
+    assert_eq!(status(&app, "/whoami", &other.sign(&claims(user, Role::User)).unwrap()).await, 200);
+    assert_eq!(status(&app, "/whoami", &old_token).await, 401);
+}
+
+#[tokio::test]
 async fn admin_routes_need_the_admin_role() {
     let key = SigningKey::generate("k1").unwrap();
     let app = TestServer::start(KeySource::Static(jwks([&key])), None).await;

@@ -9,7 +9,7 @@
 //! info-level telemetry, the default pool size), against `PENNY_BENCH_DATABASE_URL` (default
 //! the local `penny_bench` database, created and seeded on first use and reused afterwards).
 //! `PENNY_BENCH_SECONDS` sets each run's length (default 15), `PENNY_BENCH_CONNECTIONS` the
-//! connections (default 64).
+//! connections (default 64), `PENNY_BENCH_POOL_SIZE` the pool (default: the service's).
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -103,14 +103,16 @@ async fn main() -> anyhow::Result<()> {
     let jwks_file = dir.join("jwks.json");
     std::fs::write(&jwks_file, serde_json::to_vec(&jwks([&key]))?)?;
 
+    let defaults = CommonSettings::default();
     let common = CommonSettings {
+        database_pool_size: env_or("PENNY_BENCH_POOL_SIZE", defaults.database_pool_size)?,
         port: 0,
         database_url: SecretString::from(database_url.clone()),
         jwt_issuer: ISSUER.into(),
         jwt_audience: AUDIENCE.into(),
         jwks_url: None,
         jwks_file: Some(jwks_file),
-        ..CommonSettings::default()
+        ..defaults
     };
     let pool_size = common.database_pool_size;
     let app =
