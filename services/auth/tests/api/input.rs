@@ -30,9 +30,13 @@ async fn malformed_bodies_get_json_4xx_answers_on_every_endpoint() {
     app.registered("target").await;
     let token = app.tokens("target", PASSWORD).await.access;
     let huge = format!(r#"{{"login": "{}", "password": "x"}}"#, "a".repeat(2 * 1024 * 1024));
-    let bodies: [(&str, &str, &str, Option<u16>); 8] = [
+    // The fields in order as an array: serde reads that positionally, so without the object
+    // check login would accept it.
+    let positional = format!(r#"["target", "{PASSWORD}"]"#);
+    let bodies: [(&str, &str, &str, Option<u16>); 9] = [
         ("malformed json", "application/json", "{\"login\": ", Some(400)),
         ("not an object", "application/json", "[1, 2, 3]", Some(400)),
+        ("the fields as an array", "application/json", &positional, Some(400)),
         ("empty object", "application/json", "{}", Some(400)),
         (
             "wrong types",

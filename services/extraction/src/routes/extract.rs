@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use penny_contract::events::{ExtractedTransaction, cap_body};
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -50,7 +50,7 @@ pub struct ExtractResponse {
 pub async fn extract(
     state: web::Data<ExtractionState>,
     user: AuthUser,
-    body: web::Json<ExtractRequest>,
+    body: JsonObject<ExtractRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let text = match (request.body_text, request.body_html) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection as _;
 use penny_contract::{AccountId, TriggeredBy};
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use penny_platform::time::{Tz, parse_bound};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -92,7 +92,7 @@ impl ReprocessInput {
 pub async fn reprocess(
     state: web::Data<IngestState>,
     user: AuthUser,
-    input: web::Json<ReprocessInput>,
+    input: JsonObject<ReprocessInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (selection, account) = input.validate()?;
     let mut conn = state.pool.get().await.map_err(IngestError::from)?;

@@ -884,8 +884,10 @@ async fn the_fetch_interval_is_validated_saved_and_shown() {
         assert!(body["error"]["code"].is_string(), "{body}");
         assert!(body["error"]["fields"]["fetch_interval_secs"].is_string(), "{bad}: {body}");
     }
-    // Not an integer, an unknown field, a bare string, no body: 400 with a JSON error.
+    // Not an integer, an unknown field, a bare string, the field as an array (serde would read
+    // it positionally), no body: 400 with a JSON error.
     for bad in [
+        json!([3600]),
         json!({"fetch_interval_secs": "3600"}),
         json!({"fetch_interval_secs": 90.5}),
         json!({"fetch_interval_secs": 3_000_000_000_u64}),

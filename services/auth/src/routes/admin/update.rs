@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection as _;
 use penny_contract::{Role, UserId};
-use penny_platform::http::{AdminUser, ApiError};
+use penny_platform::http::{AdminUser, ApiError, JsonObject};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -39,7 +39,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     caller: AdminUser,
     id: web::Path<UserId>,
-    body: web::Json<UpdateUserRequest>,
+    body: JsonObject<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let changes = users::AdminChanges { is_active: body.is_active, role: body.role };

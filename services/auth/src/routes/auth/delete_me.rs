@@ -1,7 +1,7 @@
 //! `DELETE /v1/auth/me`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -34,7 +34,7 @@ pub struct DeleteMeRequest {
 pub async fn delete_me(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<DeleteMeRequest>,
+    body: JsonObject<DeleteMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await.map_err(AuthError::from)?;
     let user = users::find(&mut conn, caller.id).await?.ok_or(AuthError::AccountGone)?;

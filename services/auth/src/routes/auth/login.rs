@@ -1,8 +1,8 @@
 //! `POST /v1/auth/login`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
 use penny_platform::http::auth::ClientIp;
+use penny_platform::http::{ApiError, JsonObject};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -39,7 +39,7 @@ pub struct LoginRequest {
 pub async fn login(
     state: web::Data<AppState>,
     address: ClientIp,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(address.0)?;
     let LoginRequest { login, password } = body.into_inner();

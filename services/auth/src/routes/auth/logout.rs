@@ -1,7 +1,7 @@
 //! `POST /v1/auth/logout`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
+use penny_platform::http::{ApiError, JsonObject};
 
 use super::refresh::RefreshRequest;
 use crate::sessions;
@@ -14,7 +14,7 @@ use crate::state::AppState;
 )]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonObject<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sessions::end(&state, &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection as _;
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -39,7 +39,7 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: AuthUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonObject<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await.map_err(AuthError::from)?;
     let user = users::find(&mut conn, caller.id).await?.ok_or(AuthError::AccountGone)?;

@@ -1,8 +1,8 @@
 //! `POST /v1/auth/password/forgot`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
 use penny_platform::http::auth::ClientIp;
+use penny_platform::http::{ApiError, JsonObject};
 use serde::Deserialize;
 use tracing::Instrument as _;
 use utoipa::ToSchema;
@@ -30,7 +30,7 @@ pub struct ForgotRequest {
 pub async fn forgot(
     state: web::Data<AppState>,
     address: ClientIp,
-    body: web::Json<ForgotRequest>,
+    body: JsonObject<ForgotRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(address.0)?;
     let email = body.into_inner().email;

@@ -1,8 +1,8 @@
 //! `POST /v1/auth/password/reset`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
 use penny_platform::http::auth::ClientIp;
+use penny_platform::http::{ApiError, JsonObject};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -35,7 +35,7 @@ pub struct ResetRequest {
 pub async fn reset_password(
     state: web::Data<AppState>,
     address: ClientIp,
-    body: web::Json<ResetRequest>,
+    body: JsonObject<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(address.0)?;
     let ResetRequest { email, code, new_password } = body.into_inner();

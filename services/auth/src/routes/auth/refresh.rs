@@ -1,7 +1,7 @@
 //! `POST /v1/auth/refresh`.
 
 use actix_web::{HttpResponse, web};
-use penny_platform::http::ApiError;
+use penny_platform::http::{ApiError, JsonObject};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ pub struct RefreshRequest {
 )]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonObject<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = sessions::refresh(&state, &body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(pair))

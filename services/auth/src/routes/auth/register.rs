@@ -2,8 +2,8 @@
 
 use actix_web::{HttpResponse, web};
 use penny_contract::Role;
-use penny_platform::http::ApiError;
 use penny_platform::http::auth::ClientIp;
+use penny_platform::http::{ApiError, JsonObject};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -42,7 +42,7 @@ pub struct RegisterRequest {
 pub async fn register(
     state: web::Data<AppState>,
     address: ClientIp,
-    body: web::Json<RegisterRequest>,
+    body: JsonObject<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.settings.allow_signup {
         return Err(AuthError::SignupDisabled.into());

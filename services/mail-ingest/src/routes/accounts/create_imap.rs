@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use penny_contract::{AccountId, Provider, TlsMode};
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -92,7 +92,7 @@ impl ImapAccountInput {
 pub async fn create_imap(
     state: web::Data<IngestState>,
     user: AuthUser,
-    body: web::Json<ImapAccountInput>,
+    body: JsonObject<ImapAccountInput>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().validate()?;
     imap::verify(&config).await.map_err(IngestError::from)?;

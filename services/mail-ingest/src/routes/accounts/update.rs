@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use penny_contract::AccountId;
-use penny_platform::http::{ApiError, AuthUser};
+use penny_platform::http::{ApiError, AuthUser, JsonObject};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -54,7 +54,7 @@ pub async fn update(
     state: web::Data<IngestState>,
     user: AuthUser,
     id: web::Path<AccountId>,
-    input: web::Json<AccountUpdate>,
+    input: JsonObject<AccountUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     if let Some(Some(secs)) = input.fetch_interval_secs
