@@ -207,7 +207,7 @@ async fn bare(messages: usize) -> f64 {
                     .await?;
                 let mut confirms = Vec::with_capacity(rows.len());
                 for row in &rows {
-                    let body = serde_json::to_vec(&row.body).unwrap();
+                    let body = row.body.as_bytes();
                     let properties = BasicProperties::default()
                         .with_delivery_mode(2)
                         .with_message_id(row.message_id.to_string().as_str().into());
@@ -217,7 +217,7 @@ async fn bare(messages: usize) -> f64 {
                                 "penny.events".into(),
                                 row.routing_key.as_str().into(),
                                 BasicPublishOptions { mandatory: true, ..Default::default() },
-                                &body,
+                                body,
                                 properties,
                             )
                             .await

@@ -20,7 +20,7 @@ diesel::table! {
         id -> Int8,
         message_id -> Uuid,
         routing_key -> Text,
-        body -> Jsonb,
+        body -> Text,
         headers -> Jsonb,
         created_at -> Timestamptz,
         attempts -> Int4,
@@ -34,7 +34,7 @@ diesel::table! {
 struct NewOutboxRow<'a> {
     message_id: MessageId,
     routing_key: &'a str,
-    body: serde_json::Value,
+    body: String,
     headers: serde_json::Value,
 }
 
@@ -45,7 +45,8 @@ pub struct OutboxRow {
     pub id: i64,
     pub message_id: MessageId,
     pub routing_key: String,
-    pub body: serde_json::Value,
+    /// The message as published (JSON text).
+    pub body: String,
     pub headers: serde_json::Value,
     pub created_at: DateTime<Utc>,
     /// How many times the broker had no queue for it.
@@ -100,7 +101,7 @@ async fn insert<'a, E: Event + 'a>(
             Ok(NewOutboxRow {
                 message_id: envelope.message_id,
                 routing_key: envelope.routing_key(),
-                body: serde_json::to_value(envelope)?,
+                body: serde_json::to_string(envelope)?,
                 headers,
             })
         })

@@ -33,6 +33,10 @@ pub struct RequestsWorker {
 impl Handler for RequestsWorker {
     type Message = Envelope<ExtractionRequested>;
 
+    /// A request whose `request_id` already has its attempt is skipped (below), so a redelivery
+    /// adds nothing without an inbox row.
+    const IDEMPOTENT: bool = true;
+
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,

@@ -5,9 +5,10 @@
 //!   with the reason;
 //! - skips it if its id is already in the inbox (a redelivery or an outbox duplicate);
 //! - otherwise hands the batch to the [`Handler`] inside one transaction that also records the
-//!   ids in the inbox. If the batch fails, each message is tried alone so one poison message
-//!   does not hold back the rest; a message that still fails is sent to the next delay queue,
-//!   or parked once the retry budget is spent (and the handler's parking hook runs).
+//!   ids in the inbox (unless the handler is [`Handler::IDEMPOTENT`] by its own keys). If the
+//!   batch fails, each message is tried alone so one poison message does not hold back the
+//!   rest; a message that still fails is sent to the next delay queue, or parked once the retry
+//!   budget is spent (and the handler's parking hook runs).
 //!
 //! Only then is the whole batch acked with one `multiple` ack. Nothing is ever dropped: every
 //! message ends applied, waiting in a retry queue, or parked. Tests drive `step` directly.
@@ -117,6 +118,12 @@ impl From<crate::db::DbError> for HandlerError {
 pub trait Handler: Send + Sync + 'static {
     /// The parsed message type.
     type Message: Decode;
+
+    /// Whether applying a message twice is already a no-op by the handler's own natural keys
+    /// (DESIGN.md allows natural keys or an inbox). Such a handler's consumer writes no inbox row
+    /// per message, which is one insert and one index entry less for each; a batch that holds
+    /// the same message twice still reaches the handler once.
+    const IDEMPOTENT: bool = false;
 
     /// Applies a batch inside the open transaction `conn`; the consumer commits and acks.
     fn handle<'a>(
@@ -517,8 +524,11 @@ impl<H: Handler> Consumer<H> {
         let applied = conn
             .transaction(async |tx| {
                 let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.message_id.as_uuid()).collect();
-                let mut fresh: HashSet<uuid::Uuid> =
-                    claim(tx, consumer, &ids).await.map_err(ApplyError::from_db)?.into_iter().collect();
+                let mut fresh: HashSet<uuid::Uuid> = if H::IDEMPOTENT {
+                    ids.into_iter().collect()
+                } else {
+                    claim(tx, consumer, &ids).await.map_err(ApplyError::from_db)?.into_iter().collect()
+                };
                 // `remove` keeps only the first copy when one batch holds a message twice.
                 let new: Vec<Delivered<H::Message>> =
                     messages.iter().filter(|m| fresh.remove(&m.message_id.as_uuid())).cloned().collect();

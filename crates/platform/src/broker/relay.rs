@@ -2,11 +2,13 @@
 //! confirmed them (a sent row is a deleted row: the table holds only what is pending, and marking
 //! a row costs no rewrite of its body).
 //!
-//! A batch is selected `FOR UPDATE SKIP LOCKED` inside a transaction that stays open while the
-//! batch is published and confirmed, and the rows are deleted in that same transaction. Two
+//! A batch is taken with one `DELETE … RETURNING` over rows picked `FOR UPDATE SKIP LOCKED`, in a
+//! transaction that stays open while the batch is published and confirmed and commits after the
+//! confirms (a failure before the commit puts every row back). Two
 //! replicas therefore never publish the same row, and a row is published again only if the
 //! relay dies between the broker's confirms and the commit (consumers absorb that duplicate).
-//! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll.
+//! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll, and
+//! lingers a few milliseconds before taking rows so that concurrent commits share a batch.
 //!
 //! A row that no queue takes (its consumer has never started, so its queue does not exist yet)
 //! stays pending and is offered again after a back-off of its own (`not_before`), so an event
@@ -36,7 +38,6 @@ use super::topology::{self, QueuePolicy};
 use super::{Backoff, BrokerConfig, BrokerError, headers};
 use crate::db::{DbConfig, DbPool};
 use crate::metrics::{BrokerMetrics, Metrics};
-use crate::outbox::{OutboxRow, outbox};
 
 /// Relay tuning.
 #[derive(Debug, Clone)]
@@ -45,6 +46,10 @@ pub struct RelayConfig {
     pub batch_size: i64,
     /// How long to sleep when nothing notifies.
     pub poll_interval: Duration,
+    /// How long to wait after a wake-up before taking rows, so that the rows of several
+    /// transactions committing at about the same time go out in one batch (one transaction, one
+    /// wait for confirms) instead of one small batch each.
+    pub linger: Duration,
     /// Queues to declare on connecting besides the exchanges (normally none: each consumer
     /// declares its own).
     pub queues: Vec<topology::QueueSpec>,
@@ -56,6 +61,7 @@ impl Default for RelayConfig {
         Self {
             batch_size: 500,
             poll_interval: Duration::from_millis(500),
+            linger: Duration::from_millis(10),
             queues: Vec::new(),
             policy: QueuePolicy::default(),
         }
@@ -150,15 +156,7 @@ impl Relay {
         let mut conn = self.pool.get().await?;
         let result = conn
             .transaction(async |tx| {
-                let rows: Vec<OutboxRow> = outbox::table
-                    .filter(outbox::not_before.is_null().or(outbox::not_before.le(diesel::dsl::now)))
-                    .order(outbox::id)
-                    .limit(batch_size)
-                    .for_update()
-                    .skip_locked()
-                    .select(OutboxRow::as_select())
-                    .load(tx)
-                    .await?;
+                let rows = take_pending(tx, batch_size).await?;
                 if rows.is_empty() {
                     return Ok((0, 0, Tally::new()));
                 }
@@ -175,14 +173,12 @@ impl Relay {
                         entry.1 += 1;
                     }
                 }
-                let (sent, unroutable): (Vec<_>, Vec<_>) = rows.iter().zip(&routed).partition(|(_, r)| **r);
-                let sent: Vec<i64> = sent.into_iter().map(|(row, _)| row.id).collect();
-                let unroutable: Vec<i64> = unroutable.into_iter().map(|(row, _)| row.id).collect();
-                diesel::delete(outbox::table.filter(outbox::id.eq_any(&sent))).execute(tx).await?;
+                let unroutable: Vec<&Pending> =
+                    rows.iter().zip(&routed).filter(|(_, routed)| !**routed).map(|(row, _)| row).collect();
                 if !unroutable.is_empty() {
                     defer(tx, &unroutable).await?;
                 }
-                Ok((sent.len(), unroutable.len(), tally))
+                Ok((rows.len() - unroutable.len(), unroutable.len(), tally))
             })
             .await;
         match result {
@@ -272,6 +268,10 @@ impl Relay {
                 healthy = wait => if !healthy { listener = None },
                 () = shutdown.cancelled() => break,
             }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.linger) => {}
+                () = shutdown.cancelled() => break,
+            }
         }
         tracing::info!("outbox relay stopped");
     }
@@ -285,30 +285,72 @@ impl Relay {
     }
 }
 
-/// Offers unroutable rows again after a back-off that doubles per attempt (0.2 s up to 30 s).
-async fn defer(tx: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), diesel::result::Error> {
-    diesel::sql_query(
-        "UPDATE outbox SET attempts = attempts + 1, \
-         not_before = now() + make_interval(secs => least(30, 0.2 * power(2, least(attempts, 10)))) \
-         WHERE id = ANY($1)",
+/// A pending row as the relay takes it; the body is published as it is stored.
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    message_id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    routing_key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    headers: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    attempts: i32,
+}
+
+/// Takes (deletes and returns) up to `limit` rows due for publishing, oldest first, skipping
+/// rows another relay holds. Deleting up front marks each row once (a `FOR UPDATE` then a
+/// `DELETE` wrote every row twice); the caller's transaction stays open while the rows are
+/// published, so a failure before its commit puts them all back.
+async fn take_pending(tx: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Pending>, diesel::result::Error> {
+    let mut rows: Vec<Pending> = diesel::sql_query(
+        "DELETE FROM outbox WHERE id IN ( \
+             SELECT id FROM outbox WHERE not_before IS NULL OR not_before <= now() \
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, message_id, routing_key, body, headers, created_at, attempts",
     )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(tx)
+    .await?;
+    rows.sort_unstable_by_key(|row| row.id);
+    Ok(rows)
+}
+
+/// Puts unroutable rows back (same id, so they keep their place in the order) to be offered
+/// again after a back-off that doubles per attempt (0.2 s up to 30 s).
+async fn defer(tx: &mut AsyncPgConnection, rows: &[&Pending]) -> Result<(), diesel::result::Error> {
+    use diesel::sql_types::{Array, BigInt, Int4, Jsonb, Text, Timestamptz, Uuid};
+    diesel::sql_query(
+        "INSERT INTO outbox (id, message_id, routing_key, body, headers, created_at, attempts, not_before) \
+         OVERRIDING SYSTEM VALUE \
+         SELECT id, message_id, routing_key, body, headers, created_at, attempts + 1, \
+                now() + make_interval(secs => least(30, 0.2 * power(2, least(attempts, 10)))) \
+         FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::int4[]) \
+           AS r(id, message_id, routing_key, body, headers, created_at, attempts)",
+    )
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind::<Array<Uuid>, _>(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.routing_key.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.headers).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind::<Array<Int4>, _>(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
     .execute(tx)
     .await?;
     Ok(())
 }
 
 /// Publishes the rows; returns, per row, whether a queue took it.
-async fn publish_rows(publisher: &Publisher, rows: &[OutboxRow]) -> Result<Vec<bool>, BrokerError> {
-    let bodies: Vec<Vec<u8>> = rows
-        .iter()
-        .map(|row| serde_json::to_vec(&row.body))
-        .collect::<Result<_, _>>()
-        .map_err(crate::db::DbError::from)?;
+async fn publish_rows(publisher: &Publisher, rows: &[Pending]) -> Result<Vec<bool>, BrokerError> {
     let messages: Vec<Outgoing<'_>> = rows
         .iter()
-        .zip(&bodies)
-        .map(|(row, body)| {
+        .map(|row| {
             let mut carried: Vec<(&str, String)> = row
                 .headers
                 .as_object()
@@ -321,7 +363,7 @@ async fn publish_rows(publisher: &Publisher, rows: &[OutboxRow]) -> Result<Vec<b
                 exchange: routing::EVENTS_EXCHANGE,
                 routing_key: &row.routing_key,
                 message_id: row.message_id.to_string(),
-                body,
+                body: row.body.as_bytes(),
                 headers: headers::table(carried),
             }
         })

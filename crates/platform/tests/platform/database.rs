@@ -63,7 +63,7 @@ async fn enqueued_events_wait_in_the_outbox_of_the_service_schema() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].message_id, envelope.message_id);
     assert_eq!(pending[0].routing_key, "user.deleted");
-    let stored = Envelope::<UserDeleted>::from_slice(&serde_json::to_vec(&pending[0].body).unwrap()).unwrap();
+    let stored = Envelope::<UserDeleted>::from_slice(pending[0].body.as_bytes()).unwrap();
     assert_eq!(stored, envelope);
 }
 

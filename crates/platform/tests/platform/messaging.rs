@@ -92,6 +92,7 @@ impl Rig {
         let config = RelayConfig {
             batch_size: 200,
             poll_interval: Duration::from_millis(50),
+            linger: Duration::from_millis(5),
             queues: vec![QUEUE],
             policy: policy(),
         };
@@ -304,6 +305,97 @@ async fn the_same_message_delivered_five_times_has_one_effect() {
     let total = drive(&mut consumer, Duration::from_secs(20), |t| t.received >= 5).await;
     assert_eq!((total.applied, total.duplicates), (1, 4));
     assert_eq!(rig.effects().await, (1, 1));
+}
+
+/// Like [`Widgets`], but idempotent by its own key (a widget per user name, inserted once), so
+/// its consumer keeps no inbox. Records the largest number of copies of one message it was
+/// handed in a single batch.
+struct NamedWidgets {
+    most_copies_in_a_batch: std::sync::atomic::AtomicUsize,
+}
+
+impl Handler for NamedWidgets {
+    type Message = Envelope<UserDeleted>;
+    const IDEMPOTENT: bool = true;
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        batch: &[Delivered<Self::Message>],
+    ) -> Result<(), HandlerError> {
+        let mut copies = std::collections::HashMap::new();
+        for delivered in batch {
+            *copies.entry(delivered.message_id).or_insert(0) += 1;
+            diesel::sql_query(
+                "INSERT INTO widgets (id, name) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM widgets WHERE name = $2)",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
+            .bind::<diesel::sql_types::Text, _>(delivered.message.payload.user_id.to_string())
+            .execute(conn)
+            .await?;
+        }
+        let most = copies.into_values().max().unwrap_or(0);
+        self.most_copies_in_a_batch.fetch_max(most, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_handler_idempotent_by_its_own_keys_keeps_no_inbox_and_sees_a_message_once_per_batch() {
+    let rig = Rig::new().await;
+    let config = ConsumerConfig {
+        queue: QUEUE,
+        batch_size: 50,
+        prefetch: 150,
+        policy: policy(),
+        declare: vec![QUEUE],
+        liveness_check: Duration::from_millis(300),
+    };
+    let handler = NamedWidgets { most_copies_in_a_batch: Default::default() };
+    let mut consumer = Consumer::new(handler, rig.store.pool.clone(), broker(rig.vhost.url()), config);
+    consumer.step(Duration::from_millis(10)).await.unwrap();
+
+    let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
+    let body = serde_json::to_vec(&envelope).unwrap();
+    let connection = broker(rig.vhost.url()).connect().await.unwrap();
+    let publisher = Publisher::open(&connection).await.unwrap();
+    let message = Outgoing {
+        exchange: "penny.events",
+        routing_key: "user.deleted",
+        message_id: envelope.message_id.to_string(),
+        body: &body,
+        headers: Default::default(),
+    };
+    publisher.publish(&vec![message; 5]).await.unwrap();
+    // Wait for all five, so one step takes them together.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut received = 0;
+    while received < 5 {
+        assert!(Instant::now() < deadline, "received {received} of 5");
+        received += consumer.step(Duration::from_millis(200)).await.unwrap().received;
+    }
+    assert_eq!(rig.effects().await, (1, 1), "the handler's own key keeps one effect");
+    let most = std::sync::atomic::AtomicUsize::load(
+        &consumer.handler().most_copies_in_a_batch,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    assert_eq!(most, 1, "copies of one message in a batch reach the handler once");
+    let inbox: i64 = {
+        diesel::sql_query("SELECT count(*) AS n FROM inbox")
+            .get_result::<Count>(&mut rig.store.pool.get().await.unwrap())
+            .await
+            .unwrap()
+            .n
+    };
+    assert_eq!(inbox, 0, "no inbox rows for an idempotent handler");
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 #[tokio::test]

@@ -30,8 +30,8 @@ async fn registering_creates_a_user_and_records_the_event() {
         app.count(
             "outbox",
             &format!(
-                "routing_key = 'user.registered' AND body->'payload'->>'user_id' = '{id}' \
-                 AND body->'payload'->>'email' = 'ada@example.org'"
+                "routing_key = 'user.registered' AND body::jsonb->'payload'->>'user_id' = '{id}' \
+                 AND body::jsonb->'payload'->>'email' = 'ada@example.org'"
             )
         )
         .await,
@@ -177,7 +177,7 @@ async fn deleting_oneself_needs_the_password_and_ends_everything() {
     assert_eq!(
         app.count(
             "outbox",
-            &format!("routing_key = 'user.deleted' AND body->'payload'->>'user_id' = '{id}'")
+            &format!("routing_key = 'user.deleted' AND body::jsonb->'payload'->>'user_id' = '{id}'")
         )
         .await,
         1

@@ -122,7 +122,7 @@ async fn admins_deactivate_promote_and_delete_users() {
     assert_eq!(
         app.count(
             "outbox",
-            &format!("routing_key = 'user.deleted' AND body->'payload'->>'user_id' = '{id}'")
+            &format!("routing_key = 'user.deleted' AND body::jsonb->'payload'->>'user_id' = '{id}'")
         )
         .await,
         1

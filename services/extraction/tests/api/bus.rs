@@ -261,7 +261,7 @@ async fn a_request_parked_after_its_retries_still_gets_a_failed_outcome() {
     let outcomes: Vec<EmailExtracted> = pending
         .iter()
         .filter(|row| row.routing_key == routing::EMAIL_EXTRACTED)
-        .map(|row| serde_json::from_value::<Envelope<EmailExtracted>>(row.body.clone()).unwrap().payload)
+        .map(|row| serde_json::from_str::<Envelope<EmailExtracted>>(&row.body).unwrap().payload)
         .collect();
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0].request_id, parked.request_id);

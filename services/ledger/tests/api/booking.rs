@@ -256,7 +256,8 @@ async fn each_email_booked_continues_the_trace_of_its_own_email() {
     let rows = penny_platform::outbox::pending(&mut *app.conn().await, 100).await.unwrap();
     assert_eq!(rows.len(), 3);
     for row in rows {
-        let email = row.body["payload"]["email_id"].as_str().unwrap().to_owned();
+        let body: serde_json::Value = serde_json::from_str(&row.body).unwrap();
+        let email = body["payload"]["email_id"].as_str().unwrap().to_owned();
         let index = events.iter().position(|e| e.email_id.to_string() == email).expect("one of ours");
         let traceparent = row.headers["traceparent"].as_str().expect("a traceparent");
         assert_eq!(

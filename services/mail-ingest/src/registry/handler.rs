@@ -30,6 +30,10 @@ pub struct RegistryHandler;
 impl Handler for RegistryHandler {
     type Message = RegistryEvent;
 
+    /// Folding is idempotent by `job_emails` (an outcome and a booking are each set once per
+    /// job and email), forward-only statuses and growing counts, so no inbox row is needed.
+    const IDEMPOTENT: bool = true;
+
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,

@@ -173,10 +173,11 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::Jsonb)]
             body: Value,
         }
-        let rows: Vec<Row> = diesel::sql_query("SELECT routing_key, body FROM outbox ORDER BY id")
-            .load(&mut *self.conn().await)
-            .await
-            .expect("outbox");
+        let rows: Vec<Row> =
+            diesel::sql_query("SELECT routing_key, body::jsonb AS body FROM outbox ORDER BY id")
+                .load(&mut *self.conn().await)
+                .await
+                .expect("outbox");
         rows.into_iter().map(|r| (r.routing_key, r.body)).collect()
     }
 

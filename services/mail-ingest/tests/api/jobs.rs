@@ -366,7 +366,7 @@ async fn two_scheduler_replicas_queue_exactly_one_cron_fetch_per_due_account() {
     // the outbox, or the relay sent it (and deleted the row) and a worker has taken the job.
     let announced = "SELECT count(*) AS n FROM jobs j WHERE j.triggered_by = 'CRON' AND (j.status <> 'QUEUED' \
          OR EXISTS (SELECT 1 FROM outbox o WHERE o.routing_key = 'ingest.fetch.requested' \
-                    AND o.body->'payload'->>'job_id' = j.id::text))";
+                    AND o.body::jsonb->'payload'->>'job_id' = j.id::text))";
     let until = Instant::now() + Duration::from_secs(10);
     while app.count(announced).await < 7 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(50)).await;

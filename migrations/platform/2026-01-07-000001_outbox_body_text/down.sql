@@ -1,0 +1,1 @@
+ALTER TABLE outbox ALTER COLUMN body TYPE JSONB USING body::jsonb;
