@@ -4,9 +4,9 @@
 //!
 //! A batch is taken with one `DELETE … RETURNING` over rows picked `FOR UPDATE SKIP LOCKED`, in a
 //! transaction that stays open while the batch is published and confirmed and commits after the
-//! confirms (a failure before the commit puts every row back). Two
-//! replicas therefore never publish the same row, and a row is published again only if the
-//! relay dies between the broker's confirms and the commit (consumers absorb that duplicate).
+//! confirms (a failure before the commit puts every row back). Two replicas therefore never
+//! publish the same row, and a row is published again only if the relay dies between the
+//! broker's confirms and the commit (consumers absorb that duplicate).
 //! The relay wakes on `LISTEN/NOTIFY` from the outbox trigger, or after a short poll, and
 //! lingers a few milliseconds before taking rows so that concurrent commits share a batch.
 //!

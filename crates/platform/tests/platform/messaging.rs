@@ -100,6 +100,11 @@ impl Rig {
     }
 
     pub fn consumer(&self, url: String, poison: HashSet<UserId>) -> Consumer<Widgets> {
+        self.consumer_of(url, Widgets { poison })
+    }
+
+    /// A consumer of [`QUEUE`] with `handler`, in batches of up to 50.
+    pub fn consumer_of<H: Handler>(&self, url: String, handler: H) -> Consumer<H> {
         let config = ConsumerConfig {
             queue: QUEUE,
             batch_size: 50,
@@ -108,7 +113,23 @@ impl Rig {
             declare: vec![QUEUE],
             liveness_check: Duration::from_millis(300),
         };
-        Consumer::new(Widgets { poison }, self.store.pool.clone(), broker(url), config)
+        Consumer::new(handler, self.store.pool.clone(), broker(url), config)
+    }
+
+    /// Publishes `copies` copies of one `user.deleted` message (the same message id).
+    pub async fn publish_copies(&self, copies: usize) {
+        let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
+        let body = serde_json::to_vec(&envelope).unwrap();
+        let connection = broker(self.vhost.url()).connect().await.unwrap();
+        let publisher = Publisher::open(&connection).await.unwrap();
+        let message = Outgoing {
+            exchange: "penny.events",
+            routing_key: "user.deleted",
+            message_id: envelope.message_id.to_string(),
+            body: &body,
+            headers: Default::default(),
+        };
+        publisher.publish(&vec![message; copies]).await.unwrap();
     }
 
     /// Enqueues `count` events in transactions of up to 100; returns their users.
@@ -288,19 +309,7 @@ async fn the_same_message_delivered_five_times_has_one_effect() {
     let rig = Rig::new().await;
     let mut consumer = rig.consumer(rig.vhost.url(), HashSet::new());
     consumer.step(Duration::from_millis(10)).await.unwrap();
-
-    let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
-    let body = serde_json::to_vec(&envelope).unwrap();
-    let connection = broker(rig.vhost.url()).connect().await.unwrap();
-    let publisher = Publisher::open(&connection).await.unwrap();
-    let message = Outgoing {
-        exchange: "penny.events",
-        routing_key: "user.deleted",
-        message_id: envelope.message_id.to_string(),
-        body: &body,
-        headers: Default::default(),
-    };
-    publisher.publish(&vec![message; 5]).await.unwrap();
+    rig.publish_copies(5).await;
 
     let total = drive(&mut consumer, Duration::from_secs(20), |t| t.received >= 5).await;
     assert_eq!((total.applied, total.duplicates), (1, 4));
@@ -343,30 +352,10 @@ impl Handler for NamedWidgets {
 #[tokio::test]
 async fn a_handler_idempotent_by_its_own_keys_keeps_no_inbox_and_sees_a_message_once_per_batch() {
     let rig = Rig::new().await;
-    let config = ConsumerConfig {
-        queue: QUEUE,
-        batch_size: 50,
-        prefetch: 150,
-        policy: policy(),
-        declare: vec![QUEUE],
-        liveness_check: Duration::from_millis(300),
-    };
     let handler = NamedWidgets { most_copies_in_a_batch: Default::default() };
-    let mut consumer = Consumer::new(handler, rig.store.pool.clone(), broker(rig.vhost.url()), config);
+    let mut consumer = rig.consumer_of(rig.vhost.url(), handler);
     consumer.step(Duration::from_millis(10)).await.unwrap();
-
-    let envelope = Envelope::new(UserDeleted { user_id: UserId::new() }, None);
-    let body = serde_json::to_vec(&envelope).unwrap();
-    let connection = broker(rig.vhost.url()).connect().await.unwrap();
-    let publisher = Publisher::open(&connection).await.unwrap();
-    let message = Outgoing {
-        exchange: "penny.events",
-        routing_key: "user.deleted",
-        message_id: envelope.message_id.to_string(),
-        body: &body,
-        headers: Default::default(),
-    };
-    publisher.publish(&vec![message; 5]).await.unwrap();
+    rig.publish_copies(5).await;
     // Wait for all five, so one step takes them together.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
