@@ -39,7 +39,7 @@ struct NewOutboxRow<'a> {
 }
 
 /// A stored outbox row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxRow {
     pub id: i64,

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use lapin::Connection;
@@ -38,6 +37,7 @@ use super::topology::{self, QueuePolicy};
 use super::{Backoff, BrokerConfig, BrokerError, headers};
 use crate::db::{DbConfig, DbPool};
 use crate::metrics::{BrokerMetrics, Metrics};
+use crate::outbox::OutboxRow;
 
 /// Relay tuning.
 #[derive(Debug, Clone)]
@@ -173,7 +173,7 @@ impl Relay {
                         entry.1 += 1;
                     }
                 }
-                let unroutable: Vec<&Pending> =
+                let unroutable: Vec<&OutboxRow> =
                     rows.iter().zip(&routed).filter(|(_, routed)| !**routed).map(|(row, _)| row).collect();
                 if !unroutable.is_empty() {
                     defer(tx, &unroutable).await?;
@@ -285,35 +285,19 @@ impl Relay {
     }
 }
 
-/// A pending row as the relay takes it; the body is published as it is stored.
-#[derive(QueryableByName)]
-struct Pending {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    message_id: uuid::Uuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    routing_key: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    body: String,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    headers: serde_json::Value,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    created_at: chrono::DateTime<chrono::Utc>,
-    #[diesel(sql_type = diesel::sql_types::Int4)]
-    attempts: i32,
-}
-
 /// Takes (deletes and returns) up to `limit` rows due for publishing, oldest first, skipping
 /// rows another relay holds. Deleting up front marks each row once (a `FOR UPDATE` then a
 /// `DELETE` wrote every row twice); the caller's transaction stays open while the rows are
 /// published, so a failure before its commit puts them all back.
-async fn take_pending(tx: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Pending>, diesel::result::Error> {
-    let mut rows: Vec<Pending> = diesel::sql_query(
+async fn take_pending(
+    tx: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, diesel::result::Error> {
+    let mut rows: Vec<OutboxRow> = diesel::sql_query(
         "DELETE FROM outbox WHERE id IN ( \
              SELECT id FROM outbox WHERE not_before IS NULL OR not_before <= now() \
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, message_id, routing_key, body, headers, created_at, attempts",
+         RETURNING id, message_id, routing_key, body, headers, created_at, attempts, not_before",
     )
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(tx)
@@ -324,7 +308,7 @@ async fn take_pending(tx: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Pend
 
 /// Puts unroutable rows back (same id, so they keep their place in the order) to be offered
 /// again after a back-off that doubles per attempt (0.2 s up to 30 s).
-async fn defer(tx: &mut AsyncPgConnection, rows: &[&Pending]) -> Result<(), diesel::result::Error> {
+async fn defer(tx: &mut AsyncPgConnection, rows: &[&OutboxRow]) -> Result<(), diesel::result::Error> {
     use diesel::sql_types::{Array, BigInt, Int4, Jsonb, Text, Timestamptz, Uuid};
     diesel::sql_query(
         "INSERT INTO outbox (id, message_id, routing_key, body, headers, created_at, attempts, not_before) \
@@ -335,7 +319,7 @@ async fn defer(tx: &mut AsyncPgConnection, rows: &[&Pending]) -> Result<(), dies
            AS r(id, message_id, routing_key, body, headers, created_at, attempts)",
     )
     .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind::<Array<Uuid>, _>(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
+    .bind::<Array<Uuid>, _>(rows.iter().map(|r| r.message_id.as_uuid()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(rows.iter().map(|r| r.routing_key.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.headers).collect::<Vec<_>>())
@@ -347,7 +331,7 @@ async fn defer(tx: &mut AsyncPgConnection, rows: &[&Pending]) -> Result<(), dies
 }
 
 /// Publishes the rows; returns, per row, whether a queue took it.
-async fn publish_rows(publisher: &Publisher, rows: &[Pending]) -> Result<Vec<bool>, BrokerError> {
+async fn publish_rows(publisher: &Publisher, rows: &[OutboxRow]) -> Result<Vec<bool>, BrokerError> {
     let messages: Vec<Outgoing<'_>> = rows
         .iter()
         .map(|row| {
