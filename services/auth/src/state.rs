@@ -12,18 +12,20 @@ use crate::rate_limit::AddressLimiter;
 use crate::settings::AuthSettings;
 use crate::tokens::AccessTokens;
 
-/// The service's shared state, stored as app data.
+/// The handlers' state, stored as app data: one per HTTP worker, with that worker's pool and
+/// everything else shared.
+#[derive(Clone)]
 pub struct AppState {
     /// The auth schema.
     pub pool: DbPool,
     /// Password hashing off the executor.
     pub hasher: PasswordHasher,
     /// Signs access tokens.
-    pub tokens: AccessTokens,
+    pub tokens: Arc<AccessTokens>,
     /// Delivers reset codes.
     pub mailer: Arc<dyn Mailer>,
     /// Per-address limits.
-    pub limiter: AddressLimiter,
+    pub limiter: Arc<AddressLimiter>,
     /// Deleted users, so this replica refuses their tokens at once.
     pub tombstones: Arc<Tombstones>,
     /// A session's absolute lifetime.
@@ -55,13 +57,22 @@ impl AppState {
                 Arc::new(DirMailer::new(settings.mail_dir.clone(), &settings.mail_from)?)
             }
         };
-        let limiter = AddressLimiter::new(
+        let limiter = Arc::new(AddressLimiter::new(
             settings.rate_limits_enabled,
             settings.rate_limit_address_requests,
             Duration::from_secs(settings.rate_limit_address_window_secs),
-        );
+        ));
         let refresh_ttl = chrono::Duration::seconds(i64::try_from(settings.refresh_token_ttl_secs)?);
-        Ok(Self { pool, hasher, tokens, mailer, limiter, tombstones, refresh_ttl, settings })
+        Ok(Self {
+            pool,
+            hasher,
+            tokens: Arc::new(tokens),
+            mailer,
+            limiter,
+            tombstones,
+            refresh_ttl,
+            settings,
+        })
     }
 
     /// The failed-login window in seconds, as the store wants it.

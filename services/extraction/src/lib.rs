@@ -85,12 +85,15 @@ impl Application {
             foundation.spawn_consumer(users, topology::EXTRACTION_USERS);
         }
         tracing::info!(version = pipeline.version(), policy = ?pipeline.policy(), "extraction ready");
-        let state = web::Data::new(ExtractionState { pool: foundation.pool.clone(), pipeline });
-        let http =
-            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
-                cfg.app_data(state.clone());
+        let http = foundation.http(
+            mode,
+            &routes::ApiDoc::openapi(),
+            move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
+                let pipeline = Arc::clone(&pipeline);
+                cfg.app_data(web::Data::new(ExtractionState { pool: pool.clone(), pipeline }));
                 routes::configure(cfg);
-            })?;
+            },
+        )?;
         Ok(Self { foundation, http })
     }
 

@@ -99,7 +99,7 @@ fn decimal_from_text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Re
     Ok(value)
 }
 
-/// What handlers share: the pool and the booking policy.
+/// What handlers share: their worker's pool and the booking policy.
 #[derive(Clone)]
 pub struct LedgerState {
     pub pool: DbPool,
@@ -124,15 +124,15 @@ impl Application {
             let users = workers::UsersWorker { tombstones: Arc::clone(&foundation.tombstones) };
             foundation.spawn_consumer(users, topology::LEDGER_USERS);
         }
-        let state = web::Data::new(LedgerState {
-            pool: foundation.pool.clone(),
-            booking: settings.service.booking_policy(),
-        });
-        let http =
-            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
-                cfg.app_data(state.clone());
+        let booking = settings.service.booking_policy();
+        let http = foundation.http(
+            mode,
+            &routes::ApiDoc::openapi(),
+            move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
+                cfg.app_data(web::Data::new(LedgerState { pool: pool.clone(), booking }));
                 routes::configure(cfg);
-            })?;
+            },
+        )?;
         Ok(Self { foundation, http })
     }
 

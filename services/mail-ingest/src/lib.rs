@@ -333,18 +333,21 @@ impl Application {
                 tokio::spawn(purge_bodies(foundation.pool.clone(), days));
             }
         }
-        let state = web::Data::new(IngestState {
+        let state = IngestState {
             pool: foundation.pool.clone(),
             settings: service,
             secrets,
             oauth: Arc::clone(&oauth),
             reprocess: dispatcher,
-        });
-        let http =
-            foundation.http(mode, &routes::ApiDoc::openapi(), move |cfg: &mut web::ServiceConfig| {
-                cfg.app_data(state.clone());
+        };
+        let http = foundation.http(
+            mode,
+            &routes::ApiDoc::openapi(),
+            move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
+                cfg.app_data(web::Data::new(IngestState { pool: pool.clone(), ..state.clone() }));
                 routes::configure(cfg);
-            })?;
+            },
+        )?;
         Ok(Self { foundation, http, oauth })
     }
 

@@ -24,7 +24,8 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 use super::auth::JwtVerifier;
 use super::client_ip::TrustedProxies;
 use super::error::{self, ApiError};
-use super::health::{self, ReadinessChecks};
+use super::health::{self, DatabaseCheck, ReadinessCheck, ReadinessChecks};
+use crate::db::{DbPool, WorkerPools};
 use crate::metrics::Metrics;
 use crate::settings::ServiceInfo;
 
@@ -34,7 +35,9 @@ pub struct PlatformState {
     pub service: ServiceInfo,
     /// Verifies bearer tokens for [`super::AuthUser`].
     pub verifier: Arc<JwtVerifier>,
-    /// Dependencies `/readyz` checks.
+    /// One database pool per worker thread: the service's routes and `/readyz` use their worker's.
+    pub database: WorkerPools,
+    /// Dependencies `/readyz` checks besides the database.
     pub readiness: ReadinessChecks,
     /// The service's OpenAPI document, served at `/openapi.json`.
     pub openapi: Arc<serde_json::Value>,
@@ -45,36 +48,42 @@ pub struct PlatformState {
     pub metrics: Metrics,
 }
 
-/// Listener and shutdown behaviour.
+/// Listener and shutdown behaviour. The server runs one worker thread per pool of
+/// [`PlatformState::database`].
 #[derive(Debug)]
 pub struct HttpServerConfig {
     pub listener: TcpListener,
     pub shutdown_timeout_secs: u64,
-    /// Worker threads; `None` uses one per core.
-    pub workers: Option<usize>,
 }
 
-/// Builds the server. `routes` adds the service's own routes (none for a worker's probe port).
+/// Builds the server. `routes` adds the service's own routes (none for a worker's probe port);
+/// it is called once per worker thread with that worker's database pool.
 pub fn build<F>(config: HttpServerConfig, state: PlatformState, routes: F) -> anyhow::Result<Server>
 where
-    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    F: Fn(&mut web::ServiceConfig, &DbPool) + Clone + Send + 'static,
 {
     let request_metrics = state.metrics.http_middleware();
     let metrics = web::Data::new(state.metrics.clone());
     let verifier = web::Data::from(Arc::clone(&state.verifier));
-    let readiness = web::Data::new(state.readiness.clone());
+    let database = state.database.clone();
+    let workers = database.len();
+    let other_checks = state.readiness.0.clone();
     let trusted = web::Data::new(TrustedProxies(state.trusted_proxies.clone()));
     let openapi = Arc::clone(&state.openapi);
     let json_limit = state.json_limit;
 
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let openapi = Arc::clone(&openapi);
+        let pool = database.next_pool();
+        let mut checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(DatabaseCheck(pool.clone()))];
+        checks.extend(other_checks.iter().cloned());
+        let routes = routes.clone();
         App::new()
             .wrap(ErrorHandlers::new().default_handler(json_error_body))
             .wrap(request_metrics.clone())
             .wrap(TracingLogger::<PennyRootSpan>::new())
             .app_data(verifier.clone())
-            .app_data(readiness.clone())
+            .app_data(web::Data::new(ReadinessChecks(checks)))
             .app_data(trusted.clone())
             .app_data(metrics.clone())
             .app_data(web::JsonConfig::default().limit(json_limit).error_handler(error::json_error_handler))
@@ -90,14 +99,12 @@ where
                     async move { HttpResponse::Ok().json(&*openapi) }
                 }),
             )
-            .configure(routes.clone())
+            .configure(move |cfg| routes(cfg, &pool))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found()) }))
     })
+    .workers(workers)
     .listen(config.listener)?
     .shutdown_timeout(config.shutdown_timeout_secs);
-    if let Some(workers) = config.workers {
-        server = server.workers(workers);
-    }
     Ok(server.run())
 }
 

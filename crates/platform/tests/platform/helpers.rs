@@ -4,9 +4,9 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use penny_platform::ServiceInfo;
-use penny_platform::db::{self, DbConfig, DbPool};
+use penny_platform::db::{self, DbConfig, DbPool, WorkerPools};
 use penny_platform::http::auth::KeySource;
-use penny_platform::http::health::{DatabaseCheck, ReadinessChecks};
+use penny_platform::http::health::ReadinessChecks;
 use penny_platform::http::{AdminUser, AuthUser, JwtVerifier, PlatformState, server};
 use penny_platform::tombstones::Tombstones;
 use penny_testkit::TestDb;
@@ -51,7 +51,7 @@ struct Widget {
     count: u32,
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
+fn routes(cfg: &mut web::ServiceConfig, _: &DbPool) {
     cfg.route(
         "/whoami",
         web::get()
@@ -66,19 +66,29 @@ fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 impl TestServer {
-    pub async fn start(keys: KeySource, pool: Option<DbPool>) -> Self {
+    /// A server of one worker with the widget routes; without `database`, its pool points
+    /// nowhere (never used).
+    pub async fn start(keys: KeySource, database: Option<DbConfig>) -> Self {
+        Self::start_with(keys, database, 1, routes).await
+    }
+
+    /// A server of `workers` worker threads, each with a pool of `database`, serving `routes`.
+    pub async fn start_with<F>(keys: KeySource, database: Option<DbConfig>, workers: usize, routes: F) -> Self
+    where
+        F: Fn(&mut web::ServiceConfig, &DbPool) + Clone + Send + 'static,
+    {
         penny_platform::telemetry::init_for_test();
         let tombstones = Tombstones::new();
         let verifier = JwtVerifier::new(keys, ISSUER, AUDIENCE, Arc::clone(&tombstones))
             .with_refetch_interval(std::time::Duration::ZERO);
-        let readiness = ReadinessChecks(match pool {
-            Some(pool) => vec![Arc::new(DatabaseCheck(pool))],
-            None => vec![],
+        let database = database.unwrap_or_else(|| {
+            DbConfig::new(SecretString::from("postgres://postgres@127.0.0.1:1/none"), "widgets", 1).unwrap()
         });
         let state = PlatformState {
             service: INFO,
             verifier: Arc::new(verifier),
-            readiness,
+            database: WorkerPools::new(&database, workers).unwrap(),
+            readiness: ReadinessChecks::default(),
             openapi: Arc::new(serde_json::json!({"openapi": "3.1.0", "info": {"title": "widgets"}})),
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             json_limit: 1024,
@@ -86,7 +96,7 @@ impl TestServer {
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let config = server::HttpServerConfig { listener, shutdown_timeout_secs: 1, workers: Some(1) };
+        let config = server::HttpServerConfig { listener, shutdown_timeout_secs: 1 };
         let server = server::build(config, state, routes).unwrap();
         let handle = server.handle();
         tokio::spawn(server);

@@ -1,4 +1,8 @@
-use penny_platform::db::{self, DbConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use penny_platform::db::{DbConfig, DbPool};
 use penny_platform::http::auth::KeySource;
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -21,7 +25,7 @@ async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
 #[tokio::test]
 async fn health_is_always_ok_and_readiness_checks_the_database() {
     let store = TestStore::new().await;
-    let app = TestServer::start(no_keys(), Some(store.pool.clone())).await;
+    let app = TestServer::start(no_keys(), Some(store.config.clone())).await;
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
@@ -34,11 +38,43 @@ async fn health_is_always_ok_and_readiness_checks_the_database() {
 async fn readiness_fails_when_the_database_is_unreachable() {
     let config =
         DbConfig::new(SecretString::from("postgres://postgres@127.0.0.1:1/none"), "widgets", 1).unwrap();
-    let app = TestServer::start(no_keys(), Some(db::pool(&config).unwrap())).await;
+    let app = TestServer::start(no_keys(), Some(config)).await;
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["database"], "unavailable");
+}
+
+#[tokio::test]
+async fn each_worker_thread_serves_its_routes_from_a_pool_of_its_own() {
+    // Two workers with one connection each. A request takes its worker's connection and holds it
+    // until the other request holds one too: with a pool shared by the workers the second
+    // request could never get a connection and both would wait forever.
+    let store = TestStore::new().await;
+    let config = DbConfig { pool_size: 1, ..store.config.clone() };
+    let both_hold = Arc::new(tokio::sync::Barrier::new(2));
+    let routes = move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
+        let pool = pool.clone();
+        let both_hold = Arc::clone(&both_hold);
+        cfg.app_data(web::Data::new((pool, both_hold))).route(
+            "/hold",
+            web::get().to(|state: web::Data<(DbPool, Arc<tokio::sync::Barrier>)>| async move {
+                let conn = state.0.get().await.unwrap();
+                state.1.wait().await;
+                drop(conn);
+                HttpResponse::NoContent().finish()
+            }),
+        );
+    };
+    let app = TestServer::start_with(no_keys(), Some(config), 2, routes).await;
+    // Separate clients, so the requests come on two connections (actix hands connections to
+    // its workers in turn).
+    let hold = || reqwest::Client::new().get(app.url("/hold")).send();
+    let both = tokio::time::timeout(Duration::from_secs(10), futures::future::join(hold(), hold()))
+        .await
+        .expect("the two requests shared one connection: the workers share a pool");
+    assert_eq!(both.0.unwrap().status(), 204);
+    assert_eq!(both.1.unwrap().status(), 204);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `make bench` for the ledger: seeds 1,000,000 transactions over 1,000 users, then drives
 //! `GET /v1/transactions` (a one-month range, `limit=50`, a random user) and
 //! `POST /v1/transactions` with `wrk` at 64 connections, next to a bare actix-web handler that
-//! does the same JWT check and the same SQL on the same pool (the ceiling), and prints
+//! does the same JWT check and the same SQL on pools of the same size (the ceiling), and prints
 //! requests/s, p99 and the ratio. The bare handler and the service take turns over two rounds;
 //! each round is printed, and the comparison uses both (mean rate, worst p99).
 //!
@@ -9,7 +9,8 @@
 //! info-level telemetry, the default pool size), against `PENNY_BENCH_DATABASE_URL` (default
 //! the local `penny_bench` database, created and seeded on first use and reused afterwards).
 //! `PENNY_BENCH_SECONDS` sets each run's length (default 15), `PENNY_BENCH_CONNECTIONS` the
-//! connections (default 64), `PENNY_BENCH_POOL_SIZE` the pool (default: the service's).
+//! connections (default 64), `PENNY_BENCH_WORKER_CONNECTIONS` the database connections of each
+//! HTTP worker thread (default: the service's).
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -25,7 +26,7 @@ use penny_ledger::models::{Page, TransactionView};
 use penny_ledger::store::transactions::{TransactionFilter, page};
 use penny_ledger::{Application, LedgerSettings};
 use penny_platform::cli::RunMode;
-use penny_platform::db::DbPool;
+use penny_platform::db::{DbPool, WorkerPools};
 use penny_platform::http::{AccessClaims, JwtVerifier};
 use penny_platform::settings::LogFormat;
 use penny_platform::signing::{SigningKey, jwks};
@@ -105,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
 
     let defaults = CommonSettings::default();
     let common = CommonSettings {
-        database_pool_size: env_or("PENNY_BENCH_POOL_SIZE", defaults.database_pool_size)?,
+        http_worker_connections: env_or("PENNY_BENCH_WORKER_CONNECTIONS", defaults.http_worker_connections)?,
         port: 0,
         database_url: SecretString::from(database_url.clone()),
         jwt_issuer: ISSUER.into(),
@@ -114,16 +115,19 @@ async fn main() -> anyhow::Result<()> {
         jwks_file: Some(jwks_file),
         ..defaults
     };
-    let pool_size = common.database_pool_size;
+    let worker_connections = common.http_worker_connections;
     let app =
         Application::build(Settings { common, service: LedgerSettings::default() }, RunMode::Api).await?;
     let port = app.port();
     let pool = app.foundation().pool.clone();
     let verifier = Arc::clone(&app.foundation().verifier);
+    // The bare handler's pools are sized as the service's HTTP workers' are.
+    let bare_pools =
+        WorkerPools::for_api(&app.foundation().db, app.foundation().common.http_worker_connections)?;
     tokio::spawn(app.run_until_stopped());
 
     let users = seed(&pool).await?;
-    let bare_port = bare_server(pool.clone(), verifier)?;
+    let bare_port = bare_server(bare_pools, verifier)?;
 
     let mut tokens = String::from("tokens = {\n");
     for user in &users {
@@ -136,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&create_script, format!("{tokens}{CREATE_LUA}"))?;
 
     println!(
-        "ledger load: {} transactions over {} users; {connections} connections, {seconds} s per run, pool {pool_size}",
+        "ledger load: {} transactions over {} users; {connections} connections, {seconds} s per run, {worker_connections} database connections per HTTP worker",
         TRANSACTIONS, USERS
     );
     settle(&pool).await?;
@@ -339,16 +343,19 @@ fn sign(key: &SigningKey, user: UserId) -> anyhow::Result<String> {
     Ok(key.sign(&claims)?)
 }
 
-/// The ceiling: the same token check and the same query on the same pool, without the
-/// service's middleware, extractors or validation.
-fn bare_server(pool: DbPool, verifier: Arc<JwtVerifier>) -> anyhow::Result<u16> {
+/// The ceiling: the same token check and the same query, on a pool per worker thread like the
+/// service's, without the service's middleware, extractors or validation.
+fn bare_server(pools: WorkerPools, verifier: Arc<JwtVerifier>) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let state = web::Data::new((pool, verifier));
-    let server =
-        HttpServer::new(move || App::new().app_data(state.clone()).route("/bare", web::get().to(bare_list)))
-            .listen(listener)?
-            .run();
+    let workers = pools.len();
+    let server = HttpServer::new(move || {
+        let state = web::Data::new((pools.next_pool(), Arc::clone(&verifier)));
+        App::new().app_data(state).route("/bare", web::get().to(bare_list))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
     tokio::spawn(server);
     Ok(port)
 }
