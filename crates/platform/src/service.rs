@@ -108,6 +108,9 @@ pub struct Foundation {
     pub db: DbConfig,
     /// The pool of the message workers and background tasks (HTTP handlers have their own).
     pub pool: DbPool,
+    /// The pool of streaming uploads (`upload_connections`), apart from the API's and the
+    /// workers' so that slow clients cannot starve either.
+    pub uploads: DbPool,
     pub tombstones: Arc<Tombstones>,
     pub verifier: Arc<JwtVerifier>,
     /// Where the broker is.
@@ -143,6 +146,7 @@ impl Foundation {
             db::migrate(&db, migrations).await?;
         }
         let pool = db::pool(&db)?;
+        let uploads = db::pool(&DbConfig { pool_size: common.upload_connections.max(1), ..db.clone() })?;
         let tombstones = Tombstones::new();
         tombstones.refresh(&pool).await?;
         let refresher = tombstones.spawn_refresher(pool.clone(), TOMBSTONE_REFRESH);
@@ -172,6 +176,7 @@ impl Foundation {
             common,
             db,
             pool,
+            uploads,
             tombstones,
             verifier,
             broker,

@@ -76,6 +76,11 @@ pub struct CommonSettings {
     /// more queries in it than it has cores to run: on two cores the ledger's list answered at
     /// ≈ 4,900 requests/s with a p99 of 24 ms with two, and 38 ms with four (docs/BENCHMARKS.md).
     pub http_worker_connections: usize,
+    /// Connections for streaming uploads (mailbox and CSV imports), which hold one for as long
+    /// as the client takes to send the body. They have a pool of their own so that slow
+    /// uploads starve neither the API's short requests nor the message workers; more uploads at
+    /// once wait for a connection before their body is read.
+    pub upload_connections: usize,
     /// Run pending migrations when the service starts.
     pub migrate_on_start: bool,
     /// RabbitMQ URL, including the vhost.
@@ -111,6 +116,7 @@ impl Default for CommonSettings {
             database_url: SecretString::from("postgres://postgres@127.0.0.1:5432/penny"),
             database_pool_size: 8,
             http_worker_connections: 2,
+            upload_connections: 4,
             migrate_on_start: true,
             amqp_url: SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"),
             log_format: LogFormat::Text,

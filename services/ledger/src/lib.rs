@@ -99,10 +99,12 @@ fn decimal_from_text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Re
     Ok(value)
 }
 
-/// What handlers share: their worker's pool and the booking policy.
+/// What handlers share: their worker's pool, the uploads' pool and the booking policy.
 #[derive(Clone)]
 pub struct LedgerState {
     pub pool: DbPool,
+    /// For the CSV import, which holds a connection while the client sends its file.
+    pub uploads: DbPool,
     pub booking: BookingPolicy,
 }
 
@@ -125,11 +127,16 @@ impl Application {
             foundation.spawn_consumer(users, topology::LEDGER_USERS);
         }
         let booking = settings.service.booking_policy();
+        let uploads = foundation.uploads.clone();
         let http = foundation.http(
             mode,
             &routes::ApiDoc::openapi(),
             move |cfg: &mut web::ServiceConfig, pool: &DbPool| {
-                cfg.app_data(web::Data::new(LedgerState { pool: pool.clone(), booking }));
+                cfg.app_data(web::Data::new(LedgerState {
+                    pool: pool.clone(),
+                    uploads: uploads.clone(),
+                    booking,
+                }));
                 routes::configure(cfg);
             },
         )?;

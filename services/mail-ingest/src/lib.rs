@@ -272,6 +272,8 @@ const REGISTRY_BATCH: usize = 300;
 #[derive(Clone)]
 pub struct IngestState {
     pub pool: DbPool,
+    /// For mailbox uploads, which hold a connection while the client sends its file.
+    pub uploads: DbPool,
     pub settings: Arc<MailIngestSettings>,
     pub secrets: Arc<SecretBox>,
     pub oauth: Arc<OAuth>,
@@ -335,6 +337,7 @@ impl Application {
         }
         let state = IngestState {
             pool: foundation.pool.clone(),
+            uploads: foundation.uploads.clone(),
             settings: service,
             secrets,
             oauth: Arc::clone(&oauth),

@@ -1,9 +1,10 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+use penny_ledger::LedgerSettings;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::helpers::{TestApp, TestUser, spawn_app, spawn_app_configured};
 
 async fn import(app: &TestApp, user: &TestUser, body: impl Into<reqwest::Body>) -> reqwest::Response {
     app.client
@@ -190,5 +191,77 @@ async fn a_hundred_thousand_rows_import_in_flat_memory_and_reimport_as_nothing_n
     );
     if reset {
         assert!(growth_mib < 30, "the import held {growth_mib} MiB: it does not stream");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn slow_imports_wait_on_their_own_pool_and_the_api_keeps_answering() {
+    // As many slow uploads as the HTTP workers have connections in all: had the imports taken
+    // their worker's connections, every worker would have none left for the list below.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let uploads = 2 * cores;
+    let app = spawn_app_configured(LedgerSettings::default(), |common| {
+        common.http_worker_connections = 2;
+        common.upload_connections = uploads;
+    })
+    .await;
+    let user = app.user().await;
+    let mut senders = Vec::new();
+    let mut responses = Vec::new();
+    for _ in 0..uploads {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+        sender
+            .unbounded_send(Ok(Bytes::from_static(b"date,amount,currency,type,category,merchant,notes\n")))
+            .unwrap();
+        senders.push(sender);
+        // A client of its own, so each upload comes on its own connection.
+        let request = reqwest::Client::new()
+            .post(app.url("/v1/transactions/import"))
+            .bearer_auth(&user.token)
+            .header("content-type", "text/csv")
+            .body(reqwest::Body::wrap_stream(receiver))
+            .send();
+        responses.push(tokio::spawn(request));
+    }
+    // Every upload holds its connection in an open transaction, waiting for the rest of its body.
+    let waiting = || async {
+        let rows: Vec<Count> = diesel_async::RunQueryDsl::load(
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND state = 'idle in transaction'",
+            ),
+            &mut *app.conn().await,
+        )
+        .await
+        .unwrap();
+        rows[0].n
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while waiting().await < uploads as i64 {
+        assert!(Instant::now() < deadline, "the uploads did not all start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let list = tokio::time::timeout(std::time::Duration::from_secs(5), app.get(&user, "/v1/transactions"))
+        .await
+        .expect("the list waited for a connection the uploads held");
+    assert_eq!(list.status(), 200);
+
+    for (n, sender) in senders.into_iter().enumerate() {
+        sender
+            .unbounded_send(Ok(Bytes::from(format!("2026-01-05,{}.00,USD,expense,,Slow,\n", n + 1))))
+            .unwrap();
+    }
+    for response in responses {
+        let response = response.await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        let summary: Value = response.json().await.unwrap();
+        assert_eq!(summary["imported"], 1, "{summary}");
     }
 }

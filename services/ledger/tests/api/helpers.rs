@@ -1,6 +1,7 @@
 use penny_contract::events::UserRegistered;
 use penny_contract::{Role, UserId};
 use penny_ledger::{Application, LedgerSettings};
+use penny_platform::CommonSettings;
 use penny_platform::cli::RunMode;
 use penny_platform::db::{self, DbConfig, DbConn, DbPool};
 use penny_testkit::{TestAuth, TestDb, TestSettings, TestVhost};
@@ -31,10 +32,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(service: LedgerSettings) -> TestApp {
+    spawn_app_configured(service, |_| {}).await
+}
+
+/// An app whose shared settings `configure` adjusts first.
+pub async fn spawn_app_configured(
+    service: LedgerSettings,
+    configure: impl FnOnce(&mut CommonSettings),
+) -> TestApp {
     let db = TestDb::new().await;
     let auth = TestAuth::new();
     let vhost = TestVhost::new().await;
-    let settings = TestSettings::new(&db, &auth, &vhost).settings(service);
+    let mut settings = TestSettings::new(&db, &auth, &vhost).settings(service);
+    configure(&mut settings.common);
     let app = Application::build(settings, RunMode::Serve).await.expect("failed to build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -42,7 +42,7 @@ pub async fn import(
     if !has_content_type(&req, "text/csv") {
         return Err(LedgerError::UnsupportedMediaType("text/csv").into());
     }
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.uploads.get().await?;
     let names = store::categories::names(&mut conn, user.id).await?;
     let rules = store::rules::load_set(&mut conn, user.id, None).await?;
     let mut importer = CsvImporter::new(user.id, names, rules);

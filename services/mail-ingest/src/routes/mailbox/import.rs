@@ -57,7 +57,7 @@ pub async fn import(
         return Err(IngestError::TooLarge { limit: limits.max_bytes }.into());
     }
 
-    let mut conn = state.pool.get().await.map_err(IngestError::from)?;
+    let mut conn = state.uploads.get().await.map_err(IngestError::from)?;
     let account = store::accounts::upload_account(&mut conn, user.id).await?;
     let job_id = JobId::new();
     tracing::Span::current().record("job.id", tracing::field::display(job_id));
