@@ -5,6 +5,20 @@ use diesel::connection::Connection as _;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 
+/// Runs `sql`, a query whose one row has a `bigint` column `n` (`SELECT count(*) AS n …`),
+/// and returns `n`.
+pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Count = diesel_async::RunQueryDsl::get_result(diesel::sql_query(sql), conn)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    row.n
+}
+
 /// The server tests create their databases on (`PENNY_TEST_DATABASE_URL`, default the local
 /// PostgreSQL as `postgres`).
 pub fn server_url() -> String {

@@ -11,7 +11,7 @@ pub mod gateway;
 pub mod service;
 
 pub use broker::{TcpProxy, TestVhost};
-pub use db::{TestDb, assert_migrations_round_trip};
+pub use db::{TestDb, assert_migrations_round_trip, count};
 pub use gateway::Gateway;
 pub use service::{TestAuth, TestSettings};
 

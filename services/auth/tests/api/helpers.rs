@@ -205,18 +205,8 @@ impl TestApp {
 
     /// Counts rows matching a SQL condition in the service's schema.
     pub async fn count(&self, table: &str, condition: &str) -> i64 {
-        use diesel_async::RunQueryDsl as _;
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         let mut conn = self.state.pool.get().await.unwrap();
-        let row: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table} WHERE {condition}"))
-            .get_result(&mut conn)
-            .await
-            .unwrap();
-        row.n
+        penny_testkit::count(&mut conn, &format!("SELECT count(*) AS n FROM {table} WHERE {condition}")).await
     }
 
     /// The mails written for `to` so far.

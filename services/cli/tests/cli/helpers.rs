@@ -234,15 +234,9 @@ impl Stack {
 
     /// Runs one SQL count against the stack's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
+        use diesel_async::{AsyncConnection as _, AsyncPgConnection};
         let mut conn = AsyncPgConnection::establish(self.db.url()).await.expect("connect");
-        let row: Count = diesel::sql_query(sql).get_result(&mut conn).await.expect("count");
-        row.n
+        penny_testkit::count(&mut conn, sql).await
     }
 
     /// Polls `check` every 200 ms for up to `timeout`, panicking with `what` if it never holds.

@@ -80,17 +80,7 @@ impl TestApp {
 
     /// `SELECT count(*)` of a table of the service's schema.
     pub async fn count(&self, table: &str) -> i64 {
-        use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let row: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result(&mut *self.conn().await)
-            .await
-            .expect("count");
-        row.n
+        penny_testkit::count(&mut *self.conn().await, &format!("SELECT count(*) AS n FROM {table}")).await
     }
 }
 

@@ -194,12 +194,6 @@ async fn a_hundred_thousand_rows_import_in_flat_memory_and_reimport_as_nothing_n
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 #[tokio::test]
 async fn slow_imports_wait_on_their_own_pool_and_the_api_keeps_answering() {
     // As many slow uploads as the HTTP workers have connections in all: had the imports taken
@@ -231,16 +225,12 @@ async fn slow_imports_wait_on_their_own_pool_and_the_api_keeps_answering() {
     }
     // Every upload holds its connection in an open transaction, waiting for the rest of its body.
     let waiting = || async {
-        let rows: Vec<Count> = diesel_async::RunQueryDsl::load(
-            diesel::sql_query(
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND state = 'idle in transaction'",
-            ),
+        penny_testkit::count(
             &mut *app.conn().await,
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND state = 'idle in transaction'",
         )
         .await
-        .unwrap();
-        rows[0].n
     };
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     while waiting().await < uploads as i64 {

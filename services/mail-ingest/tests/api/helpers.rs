@@ -183,13 +183,6 @@ impl TestApp {
 
     /// Runs a scalar SQL count.
     pub async fn count(&self, sql: &str) -> i64 {
-        use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let row: Count = diesel::sql_query(sql).get_result(&mut *self.conn().await).await.expect("count");
-        row.n
+        penny_testkit::count(&mut *self.conn().await, sql).await
     }
 }

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use diesel_async::RunQueryDsl;
 use penny_contract::Envelope;
 use penny_contract::events::UserRegistered;
 use penny_platform::cli::RunMode;
@@ -58,14 +57,7 @@ impl Pipeline {
     }
 
     async fn ledger_count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let row: Count =
-            diesel::sql_query(sql).get_result(&mut *self.ledger.get().await.unwrap()).await.unwrap();
-        row.n
+        penny_testkit::count(&mut self.ledger.get().await.unwrap(), sql).await
     }
 
     /// Waits until `job` ends and returns it.
